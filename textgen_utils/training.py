@@ -1,0 +1,124 @@
+"""Training helpers shared by the lessons that train a model (02, 03, 05).
+
+* :func:`resumable` - Keras' ``BackupAndRestore``, on Google Drive when it is
+  mounted, so a Colab disconnect loses at most the epoch in progress; rerunning
+  the training cell resumes at the next epoch.
+* :class:`SampleTable` - after each epoch, one sample per temperature, shown as a
+  compact table instead of a wall of text.
+* :func:`plot_history` - the training curves at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable, Sequence
+
+import keras
+
+from textgen_utils.runtime import get_mode
+
+CHECKPOINT_VARIABLE = "TEXTGEN_CHECKPOINT_DIR"
+DRIVE = Path("/content/drive/MyDrive")
+
+
+def checkpoint_root() -> Path:
+    """Where training backups go: ``$TEXTGEN_CHECKPOINT_DIR``, else Google Drive, else ``~/.keras``.
+
+    Smoke and full runs use separate folders, so a smoke run never resumes a real one.
+    """
+    if os.environ.get(CHECKPOINT_VARIABLE):
+        base = Path(os.environ[CHECKPOINT_VARIABLE]).expanduser()
+    elif DRIVE.is_dir():
+        base = DRIVE / "textgen-course" / "checkpoints"
+    else:
+        base = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "textgen-checkpoints"
+    return base / get_mode()
+
+
+def resumable(name: str, directory: str | os.PathLike | None = None) -> list:
+    """Callbacks that back training up after every epoch and resume it on rerun.
+
+    Pass them to ``model.fit(..., callbacks=resumable("02_char_lstm"))``. When a
+    run finishes, Keras deletes the backup, so the next run starts fresh.
+    """
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise ValueError(f"checkpoint name must be letters, digits, '_', '-' or '.': {name!r}")
+    backup = Path(directory) if directory is not None else checkpoint_root() / name
+    backup.mkdir(parents=True, exist_ok=True)
+    return [keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True)]
+
+
+def _show(frame) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(frame)
+            return
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        pass
+    print(frame.to_string(index=False))
+
+
+class SampleTable(keras.callbacks.Callback):
+    """After every ``every`` epochs, call ``generate(temperature) -> str`` per temperature.
+
+    The samples of the epoch are shown as one table (temperature -> sample) and
+    kept in ``self.rows`` (epoch, temperature, sample) for later comparison.
+    """
+
+    def __init__(self, generate: Callable[[float], str], temperatures: Sequence[float] = (0.2, 0.5, 1.0),
+                 every: int = 1, width: int = 160):
+        super().__init__()
+        self.generate = generate
+        self.temperatures = list(temperatures)
+        self.every = every
+        self.width = width
+        self.rows: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        import pandas as pd
+
+        rows = []
+        for t in self.temperatures:
+            text = " ".join(self.generate(t).split())  # one line per sample
+            rows.append({"epoch": epoch + 1, "temperature": t, "sample": text})
+        self.rows.extend(rows)
+        frame = pd.DataFrame(rows)[["temperature", "sample"]]
+        frame["sample"] = frame["sample"].str.slice(0, self.width)
+        loss = f" - loss {logs['loss']:.4f}" if logs and "loss" in logs else ""
+        print(f"epoch {epoch + 1}{loss}")
+        with pd.option_context("display.max_colwidth", self.width):
+            _show(frame)
+
+    def table(self):
+        """All samples so far as a DataFrame: one row per epoch, one column per temperature."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows)
+        return frame.pivot(index="epoch", columns="temperature", values="sample") if len(frame) else frame
+
+
+def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None = None):
+    """Plot training (and validation, when present) curves from a Keras ``History``."""
+    import matplotlib.pyplot as plt
+
+    logs = history.history if hasattr(history, "history") else history
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        epochs = range(1, len(logs[metric]) + 1)
+        ax.plot(epochs, logs[metric], "o-", label=f"훈련 / train {metric}")
+        if f"val_{metric}" in logs:
+            ax.plot(epochs, logs[f"val_{metric}"], "s--", label=f"검증 / validation {metric}")
+        ax.set_xlabel("에포크 / epoch")
+        ax.set_ylabel(metric)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
