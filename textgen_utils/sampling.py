@@ -70,21 +70,22 @@ def check_distribution(distribution) -> np.ndarray:
     or a sum further than ``SUM_TOLERANCE`` from 1.
     """
     p = _as_float_array(distribution, "확률 분포", "distribution")
-    if np.isnan(p).any():
-        raise ValueError(bilingual("확률 분포에 NaN이 있습니다.", "The distribution contains NaN."))
-    if np.isinf(p).any():
-        raise ValueError(bilingual("확률 분포에 무한대 값이 있습니다.", "The distribution contains an infinite value."))
-    if (p < 0).any():
+    sums = p.sum(axis=-1)  # NaN or inf anywhere makes its row's sum non-finite
+    if not np.all(np.isfinite(sums)):
+        raise ValueError(
+            bilingual("확률 분포에 NaN 또는 무한대 값이 있습니다.", "The distribution contains NaN or an infinite value.")
+        )
+    smallest = p.min()
+    if smallest < 0:
         raise ValueError(
             bilingual(
-                f"확률은 음수일 수 없습니다 (가장 작은 값: {p.min():.3g}). 로짓이라면 softmax()를 쓰세요.",
-                f"Probabilities cannot be negative (smallest: {p.min():.3g}). For logits, use softmax().",
+                f"확률은 음수일 수 없습니다 (가장 작은 값: {smallest:.3g}). 로짓이라면 softmax()를 쓰세요.",
+                f"Probabilities cannot be negative (smallest: {smallest:.3g}). For logits, use softmax().",
             )
         )
-    sums = p.sum(axis=-1)
-    worst = float(np.max(np.abs(sums - 1.0)))
-    if worst > SUM_TOLERANCE:
-        shown = float(np.ravel(sums)[np.argmax(np.abs(np.ravel(sums) - 1.0))])
+    off = np.abs(np.ravel(sums) - 1.0)
+    if off.max() > SUM_TOLERANCE:
+        shown = float(np.ravel(sums)[off.argmax()])
         raise ValueError(
             bilingual(
                 f"확률 분포의 합이 1이 아닙니다 (합: {shown:.6g}). p / p.sum()으로 정규화하거나, "
@@ -99,15 +100,11 @@ def check_distribution(distribution) -> np.ndarray:
 # --- the functions the lessons use -----------------------------------------------------
 
 
-def log_softmax(logits, temperature: float = 1.0) -> np.ndarray:
-    """Log-probabilities of ``softmax(logits / temperature)``; ``-inf`` logits stay ``-inf``."""
+def _check_logits(logits) -> np.ndarray:
     z = _as_float_array(logits, "로짓", "logits")
-    t = check_temperature(temperature)
-    if np.isnan(z).any() or np.isposinf(z).any():
-        raise ValueError(
-            bilingual("로짓에 NaN 또는 +무한대가 있습니다.", "The logits contain NaN or +infinity.")
-        )
-    z_max = z.max(axis=-1, keepdims=True)
+    z_max = z.max(axis=-1, keepdims=True)  # NaN propagates into the max
+    if np.isnan(z_max).any() or np.isposinf(z_max).any():
+        raise ValueError(bilingual("로짓에 NaN 또는 +무한대가 있습니다.", "The logits contain NaN or +infinity."))
     if np.isneginf(z_max).any():
         raise ValueError(
             bilingual(
@@ -115,15 +112,37 @@ def log_softmax(logits, temperature: float = 1.0) -> np.ndarray:
                 "Every logit is -infinity: no token is left to choose.",
             )
         )
-    # Subtract the maximum *before* dividing by T: the largest entry becomes 0 and
-    # nothing can overflow, however small T is. -inf (a zero probability) stays -inf.
-    scaled = (z - z_max) / t
-    return scaled - np.log(np.exp(scaled).sum(axis=-1, keepdims=True))
+    return z
+
+
+def _scaled(z: np.ndarray, t: float, inplace: bool = False) -> np.ndarray:
+    """(z - max) / T. Subtracting the maximum *before* dividing by T makes the largest
+    entry exactly 0, so nothing can overflow however small T is; -inf stays -inf."""
+    out = z if inplace else z.copy()
+    out -= z.max(axis=-1, keepdims=True)
+    out /= t
+    return out
+
+
+def log_softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """Log-probabilities of ``softmax(logits / temperature)``; ``-inf`` logits stay ``-inf``."""
+    z = _scaled(_check_logits(logits), check_temperature(temperature))
+    with np.errstate(under="ignore"):  # tiny terms flushing to 0 is intended
+        return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _softmax_inplace(z: np.ndarray, t: float) -> np.ndarray:
+    z = _scaled(z, t, inplace=True)
+    with np.errstate(under="ignore"):
+        np.exp(z, out=z)  # exp(-inf) = 0 exactly
+    z /= z.sum(axis=-1, keepdims=True)  # >= 1: the maximum contributes exp(0)
+    return z
 
 
 def softmax(logits, temperature: float = 1.0) -> np.ndarray:
     """Probabilities ``exp(z / T) / sum(exp(z / T))``, computed without overflow."""
-    return np.exp(log_softmax(logits, temperature))
+    t = check_temperature(temperature)
+    return _softmax_inplace(_check_logits(logits).copy(), t)
 
 
 def reweight_distribution(distribution, temperature: float = 0.5) -> np.ndarray:
@@ -132,16 +151,17 @@ def reweight_distribution(distribution, temperature: float = 0.5) -> np.ndarray:
     Equivalent to ``p ** (1/T) / sum(p ** (1/T))`` but computed in log space, so
     tiny temperatures and large vocabularies neither underflow to NaN nor warn.
     """
+    t = check_temperature(temperature)
     p = check_distribution(distribution)
     with np.errstate(divide="ignore"):  # log(0) = -inf is exactly what we want
         log_p = np.log(p)
-    return softmax(log_p, temperature)
+    return _softmax_inplace(log_p, t)
 
 
 def entropy(distribution) -> float | np.ndarray:
     """Shannon entropy in nats, ``-sum(p * log p)``, with ``0 * log 0 = 0``."""
     p = check_distribution(distribution)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
         terms = np.where(p > 0, p * np.log(p), 0.0)
     h = 0.0 - terms.sum(axis=-1)  # 0.0 - x, not -x: no '-0.0' for certain outcomes
     return float(h) if np.ndim(h) == 0 else h
@@ -172,12 +192,15 @@ def sample_next(distribution, temperature: float = 1.0, rng=None):
     Tokens with probability zero are never drawn.
     """
     q = reweight_distribution(distribution, temperature)
-    cdf = np.cumsum(q, axis=-1)
-    u = _uniform(rng, q.shape[:-1]) * cdf[..., -1]
-    # The drawn id is the first index whose cumulative probability exceeds u,
-    # i.e. the number of entries whose cumulative probability is <= u.
-    ids = (cdf <= np.expand_dims(u, -1)).sum(axis=-1)
-    # Guard against u rounding up to the total: fall back to the last non-zero entry.
-    last = q.shape[-1] - 1 - np.argmax(q[..., ::-1] > 0, axis=-1)
-    ids = np.minimum(ids, last)
+    rows = q.reshape(-1, q.shape[-1])
+    u = np.atleast_1d(_uniform(rng, q.shape[:-1]))
+    ids = np.empty(len(rows), dtype=np.int64)
+    for i, (row, ui) in enumerate(zip(rows, u)):
+        cdf = np.cumsum(row)
+        # the first index whose cumulative probability exceeds u; zero entries never qualify
+        k = int(np.searchsorted(cdf, ui * cdf[-1], side="right"))
+        if k >= len(row) or row[k] == 0:  # u rounded up to the total: take the last non-zero entry
+            k = int(np.flatnonzero(row)[-1])
+        ids[i] = k
+    ids = ids.reshape(q.shape[:-1])
     return int(ids) if np.ndim(ids) == 0 else ids.astype(np.int64)
