@@ -7,7 +7,7 @@ c.CourseDirectory.course_id = "textgen-course"
 # versions that `textgen-course release` generates live in notebooks/.
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
-c.CourseDirectory.db_url = "sqlite:///build/gradebook.db"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"  # instructors running nbgrader here (ignored by git)
 
 # Grading runs every notebook in smoke mode (nbgrader sets NBGRADER_EXECUTION).
 c.Execute.kernel_name = "python3"

@@ -3,6 +3,8 @@
     textgen-course run [LESSON ...]       execute lessons in smoke mode, print a table
     textgen-course release [LESSON ...]   regenerate notebooks/ from solutions/
     textgen-course relink                 rewrite install cells and badges from pyproject.toml
+    textgen-course check [LESSON ...]     course-wide consistency checks
+    textgen-course grade DIR --assignment NN_slug   autograde a folder of submissions
 """
 
 from __future__ import annotations
@@ -51,6 +53,27 @@ def _cmd_relink(args) -> int:
     return 0
 
 
+def _cmd_check(args) -> int:
+    from textgen_utils import checks
+
+    findings = checks.run_checks(validate=not args.no_validate, only=args.lessons)
+    for finding in findings:
+        print(finding)
+    print(f"{len(findings)} finding(s)" if findings else "check: clean")
+    return 1 if findings else 0
+
+
+def _cmd_grade(args) -> int:
+    from textgen_utils import course, grading
+
+    lesson = course.lessons(only=[args.assignment])[0]
+    out = Path(args.out) if args.out else Path("graded") / lesson.slug
+    results = grading.grade_folder(Path(args.submissions), lesson.slug, out, jobs=args.jobs,
+                                   cell_timeout=args.timeout, student_timeout=args.student_timeout)
+    print(f"grades: {out / 'grades.csv'}\nfeedback: {out / 'feedback'}/")
+    return 0 if results else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textgen-course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,6 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     link = sub.add_parser("relink", help="rewrite the repository address in notebooks and README")
     link.set_defaults(func=_cmd_relink)
+    chk = sub.add_parser("check", help="course-wide consistency checks (release, tests, languages, glossary)")
+    chk.add_argument("lessons", nargs="*", help="lesson slugs or numbers (default: all)")
+    chk.add_argument("--no-validate", action="store_true",
+                     help="skip nbgrader's validator (the only check that executes notebooks)")
+    chk.set_defaults(func=_cmd_check)
+
+    grade = sub.add_parser("grade", help="autograde a folder of submissions (smoke mode)")
+    grade.add_argument("submissions", help="a folder of <student>.ipynb files, or nbgrader's submitted/ layout")
+    grade.add_argument("--assignment", required=True, help="lesson slug or number, e.g. 01_sampling")
+    grade.add_argument("--out", help="output folder (default: graded/<assignment>)")
+    grade.add_argument("--jobs", type=int, default=None, help="students graded at once (default: CPU count)")
+    grade.add_argument("--timeout", type=int, default=120, help="seconds per cell (default: 120)")
+    grade.add_argument("--student-timeout", type=int, default=900, help="seconds per student (default: 900)")
+    grade.set_defaults(func=_cmd_grade)
     return parser
 
 
