@@ -134,7 +134,9 @@ class DecoderBlock(layers.Layer):
         """
         scores = ops.einsum("bhtd,bhsd->bhts", q, k) * (1.0 / self.head_dim**0.5)
         scores = ops.where(ops.expand_dims(mask, 1), scores, MASKED_SCORE)
-        out = ops.einsum("bhts,bhsd->bhtd", ops.softmax(scores, axis=-1), v)
+        weights = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))  # softmax over the keys
+        weights = weights / ops.sum(weights, axis=-1, keepdims=True)
+        out = ops.einsum("bhts,bhsd->bhtd", weights, v)
         batch, time = ops.shape(out)[0], ops.shape(out)[2]
         return ops.reshape(ops.transpose(out, (0, 2, 1, 3)), (batch, time, self.embed_dim))
 
