@@ -10,8 +10,10 @@ weights learned. Every generator writes 50 words after "This movie".
   but projects only the last position onto the vocabulary;
 * compiled + KV cache: `WordGenerator` (the lesson's generator), with and without XLA.
 
-The machine may be shared, so each generator is timed in several rounds, interleaved,
-and its best time counts. Run: python bench/bench_word_generation.py
+The machine may be shared and its load may change while the benchmark runs. So the
+generators are timed in rounds, one after the other within a round (the fast ones
+repeatedly, keeping their best time); a speed-up compares times of the same round, and
+the table shows medians over the rounds. Run: python bench/bench_word_generation.py
 """
 
 import os
@@ -31,7 +33,7 @@ from textgen_utils.transformer import build_word_lm  # noqa: E402
 VOCAB, WINDOW, EMBED, FF, HEADS = 15_000, 100, 256, 2048, 2
 WORDS = 50
 PROMPT = "This movie"
-ROUNDS = 3
+ROUNDS = 5
 
 
 def no_cache_generator(model, vectorizer):
@@ -68,25 +70,29 @@ def main():
         "compiled + KV cache (`WordGenerator`)": (lambda: cached(PROMPT, WORDS, 1.0, seed=0), 10),
         "compiled + KV cache, XLA (`jit_compile=True`)": (lambda: cached_xla(PROMPT, WORDS, 1.0, seed=0), 10),
     }
-    best = {name: float("inf") for name in generators}
     for fn, _ in generators.values():
         fn()  # warm-up: tracing and compilation are not timed
+    seconds = {name: [] for name in generators}  # per round: the best of that round's repeats
     for _ in range(ROUNDS):
         for name, (fn, repeats) in generators.items():
+            times = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 fn()
-                best[name] = min(best[name], time.perf_counter() - start)
+                times.append(time.perf_counter() - start)
+            seconds[name].append(min(times))
 
-    baseline = WORDS / best[next(iter(generators))]
+    baseline = seconds[next(iter(generators))]
+    device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU, {os.cpu_count()} cores"
     print(f"\n{WORDS} words after {PROMPT!r}; vocabulary {VOCAB:,}, window {WINDOW}, embedding {EMBED}, "
-          f"feed-forward {FF}, {HEADS} heads; {tf.config.list_physical_devices('GPU') and 'GPU' or 'CPU'}, "
-          f"{os.cpu_count()} cores; TensorFlow {tf.__version__}, Keras {keras.__version__}\n")
-    print("| generator | words/s | seconds for 50 words | speed-up |")
+          f"feed-forward {FF}, {HEADS} heads; {device}; TensorFlow {tf.__version__}, Keras {keras.__version__}; "
+          f"medians of {ROUNDS} rounds\n")
+    print("| generator | words/s | seconds for 50 words | speed-up (same round) |")
     print("|---|---:|---:|---:|")
-    for name, seconds in best.items():
-        rate = WORDS / seconds
-        print(f"| {name} | {rate:,.0f} | {seconds:.3f} | {rate / baseline:.1f}x |")
+    for name, times in seconds.items():
+        median = float(np.median(times))
+        speedup = float(np.median([b / t for b, t in zip(baseline, times)]))
+        print(f"| {name} | {WORDS / median:,.0f} | {median:.3f} | {speedup:.1f}x |")
 
 
 if __name__ == "__main__":

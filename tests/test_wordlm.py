@@ -45,13 +45,15 @@ class NotIterable:
         raise AssertionError("the cached vocabulary should have been used")
 
 
-def test_vocabulary_is_cached_by_data_and_settings(tmp_path):
+def test_vocabulary_is_cached_by_data_and_settings(tmp_path, capsys):
     source = tmp_path / "reviews"
     source.mkdir()
     (source / "1.txt").write_text("x")
     first = wordlm.make_vectorizer(texts(LINES), 6, 5, source=[source], progress=False)
-    again = wordlm.make_vectorizer(NotIterable(), 6, 5, source=[source], progress=False)
+    capsys.readouterr()
+    again = wordlm.make_vectorizer(NotIterable(), 6, 5, source=[source])
     assert again.get_vocabulary() == first.get_vocabulary()
+    assert "from the cache" in capsys.readouterr().out, "a cache hit says so"
     # another sequence length reuses the vocabulary (it does not depend on it) ...
     assert wordlm.make_vectorizer(NotIterable(), 6, 9, source=[source], progress=False)(["cat"]).shape == (1, 9)
     # ... but another vocabulary size or changed data builds it again

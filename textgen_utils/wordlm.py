@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from textgen_utils import sampling
-from textgen_utils.cache import cached_json, fingerprint
+from textgen_utils.cache import cache_dir, cached_json, fingerprint
 from textgen_utils.errors import bilingual
 
 PADDING_ID = 0
@@ -72,7 +72,12 @@ def make_vectorizer(texts, vocab_size: int, sequence_length: int, source: Sequen
         vocabulary = build()
     else:
         key = fingerprint(*[Path(p) for p in source], vocab_size, "lower_and_strip_punctuation", VOCAB_FORMAT)
-        vocabulary = cached_json("word-vocabulary", key, build)
+        built = []
+        vocabulary = cached_json("word-vocabulary", key, lambda: built.append(1) or build())
+        if progress and not built:
+            where = cache_dir() / f"word-vocabulary-{key}.json"
+            print(f"어휘 {len(vocabulary):,}개를 캐시에서 불러왔습니다 / loaded the vocabulary "
+                  f"({len(vocabulary):,} words) from the cache: {where}")
     layer.set_vocabulary(vocabulary)
     return layer
 
