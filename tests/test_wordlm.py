@@ -183,6 +183,8 @@ def test_generator_errors_are_bilingual(small_model, vectorizer):
     assert "window of 16" in str(err.value)
     with pytest.raises(ValueError, match="패딩"):
         gen.ids([4, 0, 5], 3)
+    with pytest.raises(ValueError, match="no word"):
+        gen.ids([], 3)
     with pytest.raises(ValueError, match="temperature"):
         gen.ids([4, 5], 3, temperature=0)
     with pytest.raises(ValueError, match="vectorizer"):

@@ -289,7 +289,7 @@ class WordGenerator:
         """
         import tensorflow as tf
 
-        single = len(prompt_ids) > 0 and np.ndim(prompt_ids[0]) == 0
+        single = len(prompt_ids) == 0 or np.ndim(prompt_ids[0]) == 0
         prompts = [list(prompt_ids)] if single else [list(p) for p in prompt_ids]
         steps = int(steps)
         t = sampling.check_temperature(temperature)
