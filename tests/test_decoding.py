@@ -226,3 +226,10 @@ def test_the_context_error_says_what_to_do():
     with pytest.raises(ValueError, match="exceed the model's context of 40"):
         decoding.greedy_search(TOY, [1, 2, 3], 38)
     assert decoding.greedy_search(TOY, [1, 2, 3], 37).shape == (40,), "exactly the context is fine"
+
+
+def test_sampling_without_a_seed_follows_numpys_global_generator():
+    np.random.seed(3)
+    a = decoding.sample(TOY, [1, 2], 15)
+    np.random.seed(3)
+    assert decoding.sample(TOY, [1, 2], 15).tolist() == a.tolist(), "setup() seeds numpy, so notebooks repeat"

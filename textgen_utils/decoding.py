@@ -107,11 +107,14 @@ def sample(next_logits, prompt_ids, max_new_tokens: int, temperature: float = 1.
     """Sample up to ``max_new_tokens`` ids after the prompt.
 
     The logits go through, in Hugging Face's order: repetition penalty, no-repeat n-gram,
-    temperature, then the top-k, top-p and min-p filters. ``seed`` (an int, a numpy
-    ``Generator`` or None) makes the draw reproducible.
+    temperature, then the top-k, top-p and min-p filters. ``seed`` is an int, a numpy
+    ``Generator``, or None to draw from numpy's global generator (seeded by ``setup()``).
     """
     chain = processors(temperature, top_k, top_p, min_p, repetition_penalty, no_repeat_ngram_size)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        rng = seed
+    else:
+        rng = np.random.default_rng(np.random.randint(2**31) if seed is None else seed)
     return _decode(next_logits, prompt_ids, max_new_tokens, lambda ids, z: _draw(process(chain, ids, z), rng), eos_id)
 
 

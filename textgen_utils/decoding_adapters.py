@@ -13,6 +13,8 @@ context), so the loops can refuse a prompt plus new tokens that would not fit.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from textgen_utils.errors import bilingual
@@ -33,6 +35,22 @@ def _compiled(fn):
     return tf.function(fn, reduce_retracing=True)
 
 
+_CACHED_STEPS = weakref.WeakKeyDictionary()  # model -> its compiled cached step, traced once per model
+
+
+def _cached_step(causal_lm):
+    """The compiled ``call_with_cache`` step of ``causal_lm`` (shared by all its adapters)."""
+    if causal_lm not in _CACHED_STEPS:
+        model = weakref.ref(causal_lm)  # a strong reference here would keep the model alive forever
+
+        def forward(tokens, cache, index):
+            logits, _, cache = model().call_with_cache(tokens, cache, index)
+            return logits[:, -1, :], cache
+
+        _CACHED_STEPS[causal_lm] = _compiled(forward)
+    return _CACHED_STEPS[causal_lm]
+
+
 class CachedCausalLM:
     """``next_logits`` for a KerasHub ``CausalLM``, reusing its key/value cache between calls."""
 
@@ -48,17 +66,13 @@ class CachedCausalLM:
         self.max_length = int(backbone.max_sequence_length)
         self._shape = (backbone.num_layers, 2, backbone.num_heads, backbone.hidden_dim // backbone.num_heads)
         self.chunk = chunk
-        self._step = _compiled(self._forward)
+        self._step = _cached_step(causal_lm)
         self.reset()
 
     def reset(self) -> None:
         """Forget the cache (the next call starts from scratch)."""
         self._ids = None  # (batch, seq) ids whose keys/values are in the cache
         self._cache = None
-
-    def _forward(self, tokens, cache, index):
-        logits, _, cache = self.lm.call_with_cache(tokens, cache, index)
-        return logits[:, -1, :], cache
 
     def _capacity(self, length: int) -> int:
         return min(self.max_length, -(-(length + 1) // self.chunk) * self.chunk)
