@@ -32,7 +32,7 @@ def _compiled(fn):
         return fn
     import tensorflow as tf
 
-    return tf.function(fn, reduce_retracing=True)
+    return tf.function(fn, reduce_retracing=True, jit_compile=False)
 
 
 _CACHED_STEPS = weakref.WeakKeyDictionary()  # model -> its compiled cached step, traced once per model
