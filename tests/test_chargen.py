@@ -96,3 +96,12 @@ def test_the_stand_in_model_rejects_wrong_windows():
     for bad in (np.array([[0, 1, 2]]), np.array([[0, 1, 2, 3, 4]]), np.array([[0.0, 1, 2, 3]])):
         with pytest.raises(AssertionError):
             stand_in.predict(bad)
+
+
+def test_past_maxlen_the_carried_state_remembers_more_than_the_window(model, vocab):
+    ids = vocab.encode(TEXT * 2)[: 3 * MAXLEN]
+    carried = chargen.stepwise_probabilities(model, ids)
+    windowed = chargen.window_probabilities(model, ids, maxlen=MAXLEN)
+    diff = np.abs(carried - windowed).max(axis=1)
+    assert diff[:MAXLEN].max() < 1e-5, "identical while the text fits in one window"
+    assert diff[MAXLEN:].max() > 1e-3, "then the window model forgets and the carried state does not"

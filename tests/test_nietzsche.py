@@ -83,3 +83,10 @@ def test_bytes_that_are_not_utf8_are_a_clear_error(full_mode, monkeypatch):
         load_nietzsche()
     message = _message(err)
     assert "byte 96" in message and "UTF-8" in message
+
+
+def test_the_count_check_accepts_the_corpus_and_rejects_another_text():
+    nietzsche.check_counts(load_nietzsche())
+    with pytest.raises(ValueError) as err:
+        nietzsche.check_counts("supposing that truth is a woman")
+    assert HANGUL.search(str(err.value)) and "expected 15,287" in str(err.value)

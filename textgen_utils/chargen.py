@@ -184,10 +184,20 @@ def stepwise_probabilities(model, ids) -> np.ndarray:
         return _graphs()["stepwise"](tf.constant(np.asarray(ids, dtype=np.int32)), _values(model)).numpy()
 
 
-def window_probabilities(model, ids) -> np.ndarray:
-    """Row ``k``: the full-window model's next-character probabilities for the window ``ids[:k + 1]``."""
+def window_probabilities(model, ids, maxlen: int | None = None) -> np.ndarray:
+    """Row ``k``: the full-window model's next-character probabilities after ``ids[:k + 1]``.
+
+    The model reads the window ``ids[:k + 1]``, or only its last ``maxlen``
+    characters when ``maxlen`` is given (what the book's loop does). Runs on the
+    CPU, like the fast generator, so that the two are computed the same way.
+    """
+    import tensorflow as tf
+
     ids = np.asarray(ids, dtype=np.int32)
-    return np.stack([np.asarray(model(ids[None, : k + 1], training=False))[0] for k in range(len(ids))])
+    start = (lambda k: 0) if maxlen is None else (lambda k: max(0, k + 1 - maxlen))
+    with tf.device("/CPU:0"):
+        return np.stack([np.asarray(model(ids[None, start(k) : k + 1], training=False))[0]
+                         for k in range(len(ids))])
 
 
 # --- a stand-in model for testing sampling loops ----------------------------------------------

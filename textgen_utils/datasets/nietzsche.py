@@ -40,6 +40,24 @@ def load_nietzsche() -> str:
     return read_corpus(path)
 
 
+def check_counts(text: str) -> None:
+    """Raise a clear error unless ``text`` has the counts this run mode expects (:data:`EXPECTED`)."""
+    from textgen_utils.errors import bilingual
+    from textgen_utils.runtime import get_mode
+
+    expected = EXPECTED[get_mode()]
+    found = {"characters": len(text), "distinct": len(set(text))}
+    if found != expected:
+        raise ValueError(bilingual(
+            f"말뭉치가 기대와 다릅니다: 글자 {found['characters']:,}개, 서로 다른 글자 {found['distinct']}개 "
+            f"(기대값 {expected['characters']:,}개, {expected['distinct']}개). 다른 판본이거나 손상된 사본입니다. "
+            f"{URL} 에서 다시 받으세요.",
+            f"The corpus is not the expected one: {found['characters']:,} characters, {found['distinct']} "
+            f"distinct (expected {expected['characters']:,} and {expected['distinct']}). It is another "
+            f"edition or a damaged copy; download it again from {URL}.",
+        ))
+
+
 def read_corpus(path: str | Path) -> str:
     """Decode a ``nietzsche.txt`` file as UTF-8 (a bad byte is a clear error) and lowercase it."""
     return read_text(path, FNAME, URL).lower()
