@@ -12,8 +12,11 @@ network and batch 128:
 Both processes import TensorFlow, build the model and train one warm-up batch
 first; then the peak RSS is reset (``/proc/self/clear_refs``) and the current RSS
 taken as the common baseline. "Extra memory" is the peak above that baseline while
-preparing the data and training ``--steps`` batches; samples/s is measured over
-those batches. Run: ``python bench/bench_char_lstm_memory.py [--steps N]``.
+preparing the data and training. Training speed: after 8 warm-up batches, the two
+processes take turns training ``--batches`` batches at a time (``--segments``
+turns each), so both see the same load on a shared machine; the median turn counts.
+Ours compiles with ``steps_per_execution`` (several batches per graph call), as
+the lesson does. Run: ``python bench/bench_char_lstm_memory.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -79,27 +83,35 @@ class PeakRSS:
         return max(self._status("VmHWM") if self.kernel else 0, self.polled)
 
 
-class Timer:
-    """Keras callback: training samples per second after the first ``skip`` batches."""
+class TakeTurns:
+    """Keras callback: after ``warm`` batches, train ``batches`` at a time when the parent says "go"."""
 
-    def __new__(cls, skip):
+    def __new__(cls, warm, batches, segments):
         import keras
 
-        class _Timer(keras.callbacks.Callback):
-            marks: list = []
+        class _TakeTurns(keras.callbacks.Callback):
+            done = 0
+
+            def _wait(self):
+                if sys.stdin.readline().strip() != "go":
+                    sys.exit("parent went away")
+                self.start = time.perf_counter()
 
             def on_train_batch_end(self, batch, logs=None):
-                if batch >= skip - 1:  # with steps_per_execution > 1, batch is the last step of a group
-                    self.marks.append((batch, time.perf_counter()))
+                n = batch + 1  # with steps_per_execution > 1, batch is the last step of a group
+                if n == warm:
+                    print("ready", flush=True)
+                    self._wait()
+                elif n > warm and (n - warm) % batches == 0:
+                    self.done += 1
+                    print(f"turn {time.perf_counter() - self.start}", flush=True)
+                    if self.done < segments:
+                        self._wait()
 
-            def samples_per_second(self):
-                (b0, t0), (b1, t1) = self.marks[0], self.marks[-1]
-                return (b1 - b0) * BATCH / (t1 - t0)
-
-        return _Timer()
+        return _TakeTurns()
 
 
-def child(approach: str, steps: int) -> dict:
+def child(approach: str, batches: int, segments: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import numpy as np
@@ -143,51 +155,71 @@ def child(approach: str, steps: int) -> dict:
         fit_args = dict(x=data)
         windows = charlstm.window_count(len(text), MAXLEN, STEP)
     prepare = time.perf_counter() - start
-    timer = Timer(skip=8)
-    model.fit(**fit_args, epochs=1, steps_per_epoch=steps + 8, verbose=0, callbacks=[timer])
+    turns = TakeTurns(warm=8, batches=batches, segments=segments)
+    model.fit(**fit_args, epochs=1, steps_per_epoch=8 + batches * segments, verbose=0, callbacks=[turns])
     peak = meter.peak()
     return {"approach": approach, "windows": windows, "extra_mb": (peak - baseline) / 2**20,
-            "baseline_mb": baseline / 2**20, "prepare_s": prepare,
-            "samples_per_s": timer.samples_per_second(), "kernel_peak": meter.kernel}
+            "baseline_mb": baseline / 2**20, "prepare_s": prepare, "kernel_peak": meter.kernel}
 
 
-def run(approach: str, steps: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", approach, "--steps", str(steps)],
-                         capture_output=True, text=True, check=False)
-    if out.returncode:
-        sys.exit(f"{approach} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _line(proc, approach: str) -> str:
+    line = proc.stdout.readline()
+    if not line:
+        sys.exit(f"{approach} failed:\n{proc.stderr.read()[-3000:]}")
+    return line.strip()
+
+
+def run_both(batches: int, segments: int) -> dict:
+    """Start the two children one after the other, then let them take turns training."""
+    procs = {}
+    for approach in ("book", "stream"):
+        procs[approach] = subprocess.Popen(
+            [sys.executable, __file__, "--child", approach, "--batches", str(batches), "--segments", str(segments)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while _line(procs[approach], approach) != "ready":
+            pass
+    rates = {approach: [] for approach in procs}
+    for turn in range(segments):
+        for approach in (("book", "stream") if turn % 2 == 0 else ("stream", "book")):
+            procs[approach].stdin.write("go\n")
+            procs[approach].stdin.flush()
+            seconds = float(_line(procs[approach], approach).split()[1])
+            rates[approach].append(batches * BATCH / seconds)
+    results = {}
+    for approach, proc in procs.items():
+        result = json.loads(_line(proc, approach))
+        proc.wait()
+        results[approach] = {**result, "samples_per_s": statistics.median(rates[approach])}
+    paired = [ours / book for ours, book in zip(rates["stream"], rates["book"])]
+    results["turn_ratios"] = (min(paired), statistics.median(paired), max(paired))
+    return results
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40, help="timed training batches per approach")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs per approach, interleaved; the fastest counts (the machine is shared)")
+    parser.add_argument("--batches", type=int, default=16, help="batches per turn")
+    parser.add_argument("--segments", type=int, default=8, help="turns per approach; the median counts")
     parser.add_argument("--child", choices=["book", "stream"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.steps)))
+        print(json.dumps(child(args.child, args.batches, args.segments)), flush=True)
         return
-    runs = {"book": [], "stream": []}
-    for _ in range(args.repeats):
-        for approach in runs:
-            runs[approach].append(run(approach, args.steps))
-    # memory: the largest peak of the runs; speed: the fastest run
-    book, stream = ({**r[0], "samples_per_s": max(x["samples_per_s"] for x in r),
-                     "extra_mb": max(x["extra_mb"] for x in r)} for r in runs.values())
+    results = run_both(args.batches, args.segments)
+    book, stream = results["book"], results["stream"]
     print(f"{N_CHARS:,} characters, {N_DISTINCT} distinct, maxlen {MAXLEN}, step {STEP}: "
-          f"{book['windows']:,} windows; LSTM(128), batch {BATCH}, {args.steps} timed batches, "
-          f"best of {args.repeats} interleaved runs\n")
+          f"{book['windows']:,} windows; LSTM(128), batch {BATCH}; speed: median of {args.segments} "
+          f"alternating turns of {args.batches} batches\n")
     print("| approach | extra peak memory (MB) | data preparation (s) | training samples/s |")
     print("|---|---:|---:|---:|")
     for name, r in (("book: one-hot numpy arrays", book), ("ours: tf.data integer windows", stream)):
         print(f"| {name} | {r['extra_mb']:,.1f} | {r['prepare_s']:.2f} | {r['samples_per_s']:,.0f} |")
     memory_ratio = stream["extra_mb"] / book["extra_mb"]
     speed_ratio = stream["samples_per_s"] / book["samples_per_s"]
+    low, mid, high = results["turn_ratios"]
     print(f"\nmemory: ours / book = {memory_ratio:.4f} (1/{1 / max(memory_ratio, 1e-9):,.0f}; target <= 1/20) "
           f"{'ok' if memory_ratio <= 1 / 20 else 'MISSED'}")
-    print(f"speed: ours / book = {speed_ratio:.2f}x (target >= 1) {'ok' if speed_ratio >= 1 else 'MISSED'}")
+    print(f"speed: ours / book = {speed_ratio:.2f}x (target >= 1) {'ok' if speed_ratio >= 1 else 'MISSED'}; "
+          f"turn by turn {low:.2f}x to {high:.2f}x, median {mid:.2f}x")
     print(f"baselines (MB): book {book['baseline_mb']:,.0f}, ours {stream['baseline_mb']:,.0f}; "
           f"one-hot x alone: {book['windows'] * MAXLEN * N_DISTINCT / 2**20:,.0f} MB")
 
