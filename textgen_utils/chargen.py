@@ -194,10 +194,17 @@ def window_probabilities(model, ids, maxlen: int | None = None) -> np.ndarray:
     import tensorflow as tf
 
     ids = np.asarray(ids, dtype=np.int32)
-    start = (lambda k: 0) if maxlen is None else (lambda k: max(0, k + 1 - maxlen))
+    starts = [0 if maxlen is None else max(0, k + 1 - maxlen) for k in range(len(ids))]
+    call = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    out = np.zeros((len(ids), int(model.output_shape[-1])), dtype=np.float32)
+    by_length: dict[int, list[int]] = {}
+    for k, start in enumerate(starts):  # windows of equal length go through the model together
+        by_length.setdefault(k + 1 - start, []).append(k)
     with tf.device("/CPU:0"):
-        return np.stack([np.asarray(model(ids[None, start(k) : k + 1], training=False))[0]
-                         for k in range(len(ids))])
+        for length, rows in by_length.items():
+            batch = np.stack([ids[starts[k] : k + 1] for k in rows])
+            out[rows] = call(tf.constant(batch)).numpy()
+    return out
 
 
 # --- a stand-in model for testing sampling loops ----------------------------------------------
