@@ -285,7 +285,9 @@ def _run_worker(template: Path, lesson: course.Lesson, student: str, path: Path,
         result_file = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "textgen_utils.grading", str(template), str(lesson.root), lesson.slug,
                student, str(path), str(out), str(cell_timeout), key, str(result_file)]
-        env = {**os.environ, "TEXTGEN_MODE": "smoke"}
+        # Private caches: students graded at once never write the same smoke data or checkpoint files.
+        env = {**os.environ, "TEXTGEN_MODE": "smoke", "KERAS_HOME": str(Path(tmp) / "keras"),
+               "TEXTGEN_CHECKPOINT_DIR": str(Path(tmp) / "checkpoints")}
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=student_timeout, env=env)
         except subprocess.TimeoutExpired:

@@ -65,6 +65,9 @@ def execute_notebook(
     with tempfile.TemporaryDirectory() as tmp:
         report_file = Path(tmp) / "report.jsonl"
         env = {**os.environ, "TEXTGEN_MODE": mode, REPORT_VARIABLE: str(report_file), **(extra_env or {})}
+        if mode == "smoke" and "TEXTGEN_CHECKPOINT_DIR" not in os.environ:
+            # a smoke run never resumes from a backup left by an earlier, interrupted run
+            env["TEXTGEN_CHECKPOINT_DIR"] = str(Path(tmp) / "checkpoints")
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         bar = tqdm(total=code_cells, desc=source.stem, unit="cell", leave=False, disable=not progress)
 
