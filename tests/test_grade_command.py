@@ -53,7 +53,9 @@ def test_scores_of_notebooks_that_run(graded):
     lesson, tmp, results = graded
     full = results["correct"].max_score
     assert full > 0 and results["correct"].score == full, results["correct"]
-    assert results["blank"].status == "graded" and results["blank"].score == 0
+    blank = results["blank"]
+    assert blank.status == "graded" and blank.max_score == full
+    assert all(score == 0 for score, _ in blank.cells.values()), f"the blank release scored: {blank.cells}"
     wrong = results["wrong"]
     assert wrong.status == "graded" and wrong.score < full and points(wrong, "_hidden") == 0
     assert results["raises_at_import"].status == "graded"

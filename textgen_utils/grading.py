@@ -188,12 +188,28 @@ def _hide_hidden_tests(html_nb):
                 out["traceback"] = [f"{out.get('ename')}: {out.get('evalue')}"]
 
 
+MAX_OUTPUT_CHARS = 20_000
+
+
+def _truncate_outputs(nb) -> None:
+    """Keep feedback readable: long outputs (one huge line included) are cut with a notice."""
+    notice = "\n... (출력이 너무 길어 잘랐습니다 / output truncated)\n"
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and len(out.get("text", "")) > MAX_OUTPUT_CHARS:
+                out["text"] = out["text"][:MAX_OUTPUT_CHARS] + notice
+            for key, value in list(out.get("data", {}).items()):
+                if key.startswith("text/") and isinstance(value, str) and len(value) > MAX_OUTPUT_CHARS:
+                    out["data"][key] = value[:MAX_OUTPUT_CHARS] + notice
+
+
 def _write_feedback(autograded: Path, html: Path, result: StudentResult) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(autograded, as_version=4)
     _hide_hidden_tests(nb)
+    _truncate_outputs(nb)
     body, _ = HTMLExporter().from_notebook_node(nb)
     rows = "".join(f"<tr><td>{gid}</td><td>{s:g} / {m:g}</td></tr>" for gid, (s, m) in sorted(result.cells.items()))
     summary = (
