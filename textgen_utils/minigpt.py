@@ -58,7 +58,7 @@ class Settings:
 #: The seed's settings, trained on a GPU in full mode.
 SEED_SETTINGS = Settings()
 #: Tiny settings for the smoke corpus: seconds on a CPU.
-SMOKE_SETTINGS = Settings(batch_size=32, seq_len=64, embed_dim=64, feed_forward_dim=128, num_heads=2, epochs=4)
+SMOKE_SETTINGS = Settings(batch_size=32, seq_len=64, embed_dim=64, feed_forward_dim=128, num_heads=2, epochs=3)
 
 
 def settings() -> Settings:
@@ -69,9 +69,14 @@ def settings() -> Settings:
 # --- vocabulary -----------------------------------------------------------------------
 
 
-def _count_lines(path: Path, min_length: int) -> int:
+def count_lines(path: str | Path, min_length: int) -> tuple[int, int]:
+    """(all lines, lines longer than ``min_length`` characters) of a text file."""
+    total = kept = 0
     with open(path, encoding="utf-8", errors="replace") as f:
-        return sum(len(line.rstrip("\r\n")) > min_length for line in f)
+        for line in f:
+            total += 1
+            kept += len(line.rstrip("\r\n")) > min_length
+    return total, kept
 
 
 def _learn_vocabulary(train_file: Path, vocab_size: int, min_length: int, lowercase: bool) -> list[str]:
@@ -81,7 +86,7 @@ def _learn_vocabulary(train_file: Path, vocab_size: int, min_length: int, lowerc
 
     from textgen_utils.datasets.simplebooks import text_lines
 
-    bar = tqdm(total=_count_lines(train_file, min_length), unit="line",
+    bar = tqdm(total=count_lines(train_file, min_length)[1], unit="line",
                desc="WordPiece 어휘 / vocabulary", mininterval=0.5)
 
     def advance(batch):
@@ -126,6 +131,25 @@ def wordpiece_vocabulary(train_file: str | Path, vocab_size: int = 5000, min_len
     key = fingerprint(train_file, int(vocab_size), int(min_length), bool(lowercase), RESERVED_TOKENS)
     return cached_json("wordpiece", key,
                        lambda: _learn_vocabulary(train_file, int(vocab_size), int(min_length), bool(lowercase)))
+
+
+def smoke_vocabulary() -> list[str]:
+    """The vocabulary of the smoke corpus' training lines: small, and the same in every run mode.
+
+    The lesson uses it to show how WordPiece splits words it has not seen.
+    """
+    import keras_hub
+    import tensorflow as tf
+
+    from textgen_utils.datasets import simplebooks
+
+    text = simplebooks.smoke_split(0, **simplebooks.SMOKE_SIZES["train"])
+    lines = [line for line in text.splitlines() if len(line) > simplebooks.MIN_TRAINING_SEQ_LEN]
+    vocab = keras_hub.tokenizers.compute_word_piece_vocabulary(
+        tf.data.Dataset.from_tensor_slices(lines).batch(64), vocabulary_size=5000, lowercase=True,
+        reserved_tokens=list(RESERVED_TOKENS),
+    )
+    return list(vocab)
 
 
 # --- tokenizer and preprocessing ------------------------------------------------------

@@ -161,15 +161,35 @@ def to_text(tokenizer, token_ids) -> str | list[str]:
     ids = np.asarray(token_ids)
     if ids.ndim == 2:
         return [to_text(tokenizer, row) for row in ids]
-    ids = ids.tolist()
-    if PAD_ID in ids[1:]:
-        ids = ids[: ids.index(PAD_ID, 1)]
-    ids = [t for t in ids if t != BOS_ID]
+    ids = [t for t in _until_pad(ids) if t != BOS_ID]
     if not ids:
         return ""
     text = tokenizer.detokenize(np.asarray(ids, dtype="int32"))
     text = text.numpy() if hasattr(text, "numpy") else text
     return text.decode("utf-8") if isinstance(text, bytes) else str(text)
+
+
+def _until_pad(ids) -> list[int]:
+    ids = [int(t) for t in ids]
+    return ids[: ids.index(PAD_ID, 1)] if PAD_ID in ids[1:] else ids
+
+
+def distinct_ratio(token_ids, n: int = 2) -> float:
+    """Distinct token n-grams / all n-grams of one generated sequence: low means it repeats itself."""
+    ids = _until_pad(token_ids)
+    grams = [tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def mean_log_prob(model: keras.Model, token_ids) -> float:
+    """The model's mean log-probability per generated token (after ``[BOS]``, up to the first ``[PAD]``)."""
+    ids = np.asarray(_until_pad(token_ids), dtype="int32")[None, :]
+    if ids.shape[1] < 2:
+        return float("nan")
+    logits = ops.convert_to_numpy(model(ids, training=False)).astype("float64")[0, :-1]
+    logits -= logits.max(axis=-1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    return float(log_p[np.arange(len(log_p)), ids[0, 1:]].mean())
 
 
 def topk_sample_table(model: keras.Model, tokenizer, num_tokens: int = 40, k: int = 10,

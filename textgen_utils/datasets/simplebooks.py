@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -41,6 +42,16 @@ _BOOK_RULES = {
 _ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
 
 
+def _sentence(text: str) -> str:
+    """Tidy a generated sentence: no spaces inside quotes, capitalised names."""
+    parts = tidy(text).split('"')
+    text = '"'.join(p.strip().capitalize() if i % 2 else p for i, p in enumerate(parts))
+    text = re.sub(r"\bi\b", "I", text)
+    for name in STORY_RULES["NAME"]:
+        text = re.sub(rf"\b{name}\b", name.capitalize(), text)
+    return text[:1].upper() + text[1:]
+
+
 def _title(text: str) -> str:
     return " ".join(w.capitalize() for w in tidy(text).split())
 
@@ -57,7 +68,7 @@ def smoke_book(rng: random.Random, chapters: int, paragraphs: int) -> list[str]:
         lines += [_ROMAN[chapter % len(_ROMAN)], "", _title(grammar.expand("TITLE", rng)), "", ""]
         for _ in range(paragraphs):
             n = rng.choice([2, 3]) if rng.random() < 0.2 else rng.randint(14, 22)
-            lines += [" ".join(tidy(grammar.expand("LINE", rng)) for _ in range(n)), ""]
+            lines += [" ".join(_sentence(grammar.expand("LINE", rng)) for _ in range(n)), ""]
         lines.append("")
     return lines
 
@@ -71,12 +82,18 @@ def smoke_split(seed: int, books: int = 3, chapters: int = 2, paragraphs: int = 
     return "\n".join(lines) + "\n"
 
 
+#: Books, chapters per book and paragraphs per chapter of each smoke split.
+SMOKE_SIZES = {
+    "train": dict(books=4, chapters=2, paragraphs=45),
+    "valid": dict(books=1, chapters=1, paragraphs=40),
+    "test": dict(books=1, chapters=1, paragraphs=40),
+}
+
+
 def build_smoke_zip(path: Path) -> None:
     """Write a tiny ``simplebooks.zip`` with the real archive's folder layout."""
-    sizes = {"train": dict(books=4, chapters=2, paragraphs=45), "valid": dict(books=1, chapters=1, paragraphs=40),
-             "test": dict(books=1, chapters=1, paragraphs=40)}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for seed, (split, size) in enumerate(sizes.items()):
+        for seed, (split, size) in enumerate(SMOKE_SIZES.items()):
             text = smoke_split(seed, **size)
             zf.writestr(f"simplebooks/{VARIANT}/{split}.txt", text)
             zf.writestr(f"simplebooks/simplebooks-2-raw/{split}.txt", text[: len(text) // 4])
