@@ -58,3 +58,27 @@ def test_a_training_step_runs_under_mirrored_strategy_on_two_cpu_devices(tmp_pat
     assert result["changed"] == result["weights"], "every weight must receive an update"
     # without a TPU or several GPUs, get_strategy() uses the default strategy
     assert result["default_replicas"] == 1
+
+
+def test_tpu_detection_follows_colab_and_tpu_vm_conventions(monkeypatch):
+    from pathlib import Path
+
+    from textgen_utils import runtime
+
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    monkeypatch.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
+    assert runtime._tpu_address() == "grpc://10.0.0.2:8470"
+    monkeypatch.delenv("COLAB_TPU_ADDR")
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter([Path("/dev/accel0")]))
+    assert runtime._tpu_address() == "local", "a TPU VM (Colab's newer TPU runtimes)"
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter([]))
+    assert runtime._tpu_address() is None
+
+
+def test_accelerator_speedups_keep_float32_and_no_xla_on_a_cpu():
+    import keras
+
+    from textgen_utils import minigpt
+
+    assert minigpt.accelerator_speedups(verbose=False) is False
+    assert keras.mixed_precision.global_policy().name == "float32"
