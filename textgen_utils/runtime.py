@@ -251,3 +251,42 @@ def setup(seed: int = DEFAULT_SEED, verbose: bool = True) -> RunInfo:
         for key, value in rows:
             print(f"{key:<{width}}  {value}")
     return info
+
+
+# --- distribution ----------------------------------------------------------------------
+
+
+def _tpu_address() -> str | None:
+    """Where a TPU is: Colab's old TPU nodes set COLAB_TPU_ADDR; a TPU VM has /dev/accel* devices."""
+    if os.environ.get("COLAB_TPU_ADDR"):
+        return "grpc://" + os.environ["COLAB_TPU_ADDR"]
+    if os.environ.get("TPU_NAME") or any(Path("/dev").glob("accel[0-9]*")):
+        return os.environ.get("TPU_NAME", "local")
+    return None
+
+
+def get_strategy(verbose: bool = True):
+    """A ``tf.distribute`` strategy for this machine.
+
+    ``TPUStrategy`` on a (Colab) TPU runtime, ``MirroredStrategy`` over all GPUs when
+    there are several, and the default strategy (one device) otherwise. Build and
+    compile the model inside ``with strategy.scope():``.
+    """
+    import tensorflow as tf
+
+    strategy = None
+    address = _tpu_address()
+    if address is not None:
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+            strategy = tf.distribute.TPUStrategy(resolver)
+        except (ValueError, RuntimeError, tf.errors.OpError) as exc:  # not a usable TPU after all
+            print(bilingual(f"TPU를 쓸 수 없어 다른 장치를 씁니다: {exc}", f"Cannot use the TPU ({exc}); falling back."))
+    if strategy is None:
+        gpus = tf.config.list_logical_devices("GPU")
+        strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    if verbose:
+        print(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s)")
+    return strategy

@@ -1,0 +1,206 @@
+"""Generation for the miniature GPT (lesson 05): a key/value cache and KerasHub's samplers.
+
+KerasHub's samplers (``keras_hub.samplers.GreedySampler`` and the others) build a
+sequence one token at a time. At each step they call ``next(prompt, cache, index)``,
+which must return ``(logits, hidden_states, cache)``: the logits of the token to put
+at ``index``, anything (we return None), and the updated cache.
+
+* :func:`uncached_next` is the seed's way: run the whole sequence through the model
+  at every step and keep one position's logits.
+* :func:`cached_next` keeps each decoder block's keys and values in a cache, so a
+  step runs only the newest token through the model. The cache has shape
+  ``(batch, num_layers, 2, max_length, num_heads, head_dim)``.
+* :func:`generate` runs a sampler from a prompt (``[BOS]`` by default) and
+  :func:`to_text` turns the token ids back into text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from textgen_utils.errors import bilingual
+from textgen_utils.minigpt import BOS_ID, PAD_ID
+
+
+@dataclasses.dataclass(frozen=True)
+class Parts:
+    """The layers of a miniature GPT, in the order the cached pass calls them."""
+
+    embedding: keras.layers.Layer
+    decoders: tuple
+    head: keras.layers.Layer
+
+    @property
+    def max_length(self) -> int:
+        return int(self.embedding.position_embedding.sequence_length)
+
+
+def parts(model: keras.Model) -> Parts:
+    """Find the embedding, the decoder blocks and the output layer of ``model``."""
+    import keras_hub
+
+    layers = [layer for layer in model.layers if layer.weights]
+    embeddings = [layer for layer in layers if isinstance(layer, keras_hub.layers.TokenAndPositionEmbedding)]
+    decoders = tuple(layer for layer in layers if isinstance(layer, keras_hub.layers.TransformerDecoder))
+    if len(embeddings) != 1 or not decoders or not isinstance(layers[-1], keras.layers.Dense):
+        raise ValueError(
+            bilingual(
+                "모델이 TokenAndPositionEmbedding 하나, TransformerDecoder 여러 개, 마지막 Dense로 "
+                "이루어져 있지 않습니다. minigpt.build_model()로 만든 모델을 넘기세요.",
+                "The model is not one TokenAndPositionEmbedding, TransformerDecoder blocks and a final Dense. "
+                "Pass a model made by minigpt.build_model().",
+            )
+        )
+    return Parts(embeddings[0], decoders, layers[-1])
+
+
+def empty_cache(model: keras.Model, batch_size: int, max_length: int):
+    """A zero key/value cache for ``max_length`` positions."""
+    p = parts(model)
+    decoder = p.decoders[0]
+    head_dim = p.embedding.embedding_dim // decoder.num_heads
+    shape = (batch_size, len(p.decoders), 2, max_length, decoder.num_heads, head_dim)
+    return ops.zeros(shape, dtype=decoder.compute_dtype)
+
+
+def call_with_cache(model: keras.Model, token_ids, cache, index):
+    """Run ``token_ids`` (batch, n), which sit at positions ``index .. index+n-1``, through the model.
+
+    Each decoder block writes the keys and values of these tokens into its slice of
+    ``cache`` and attends to every cached position up to its own. Returns
+    ``(logits (batch, n, vocab), updated cache)``.
+    """
+    p = parts(model)
+    x = p.embedding(token_ids, start_index=index)
+    x = ops.add(x, 0)  # a fresh tensor without the padding mask: cached tokens are never [PAD]
+    updated = []
+    for i, decoder in enumerate(p.decoders):
+        x, layer_cache = decoder(x, self_attention_cache=cache[:, i, ...], self_attention_cache_update_index=index)
+        updated.append(layer_cache)
+    return p.head(x), ops.stack(updated, axis=1)
+
+
+def cached_next(model: keras.Model):
+    """``next(prompt, cache, index)`` for the samplers, with a key/value cache.
+
+    Only the token at ``index - 1`` goes through the model; its keys and values are
+    written into the cache at ``index - 1``, and its logits predict the token at ``index``.
+    """
+
+    def next(prompt, cache, index):
+        token = ops.slice(prompt, (0, index - 1), (ops.shape(prompt)[0], 1))
+        logits, cache = call_with_cache(model, token, cache, index - 1)
+        return logits[:, 0, :], None, cache
+
+    return next
+
+
+def uncached_next(model: keras.Model):
+    """``next(prompt, cache, index)`` without a cache: the whole sequence runs at every step."""
+
+    def next(prompt, cache, index):
+        logits = model(prompt, training=False)
+        return ops.take(logits, index - 1, axis=1), None, cache
+
+    return next
+
+
+def prefill(model: keras.Model, prompt, index: int):
+    """A cache of ``prompt``'s length holding the keys and values of its first ``index`` tokens."""
+    cache = empty_cache(model, int(ops.shape(prompt)[0]), int(ops.shape(prompt)[1]))
+    if index > 1:  # position index-1 is (re)computed by the sampler's first step
+        _, cache = call_with_cache(model, prompt[:, : index - 1], cache, 0)
+    return cache
+
+
+def start_prompt(prompt_ids, num_tokens: int, batch_size: int = 1, max_length: int | None = None) -> np.ndarray:
+    """A (batch, len(prompt_ids) + num_tokens) array: the prompt, then [PAD] slots for the new tokens."""
+    prompt_ids = [int(t) for t in prompt_ids]
+    if not prompt_ids or int(num_tokens) < 1:
+        raise ValueError(bilingual("프롬프트는 비어 있지 않아야 하고 num_tokens는 1 이상이어야 합니다.",
+                                   "The prompt must not be empty and num_tokens must be at least 1."))
+    length = len(prompt_ids) + int(num_tokens)
+    if max_length is not None and length > max_length:
+        raise ValueError(
+            bilingual(
+                f"프롬프트({len(prompt_ids)})와 새 토큰({num_tokens})을 합치면 {length}개로, 모델이 다루는 "
+                f"최대 길이 {max_length}를 넘습니다. num_tokens를 줄이세요.",
+                f"The prompt ({len(prompt_ids)}) plus the new tokens ({num_tokens}) make {length}, more than the "
+                f"model's maximum length {max_length}. Ask for fewer tokens.",
+            )
+        )
+    prompt = np.full((batch_size, length), PAD_ID, dtype="int32")
+    prompt[:, : len(prompt_ids)] = prompt_ids
+    return prompt
+
+
+def generate(model: keras.Model, sampler, num_tokens: int, prompt_ids=(BOS_ID,), *, batch_size: int = 1,
+             cached: bool = True, next_fn=None) -> np.ndarray:
+    """Token ids (batch, len(prompt_ids) + num_tokens): ``sampler`` continues ``prompt_ids``.
+
+    ``cached=False`` uses :func:`uncached_next`; ``next_fn`` replaces the ``next``
+    function altogether (it gets a cache made by :func:`prefill`).
+    """
+    p = parts(model)
+    prompt = start_prompt(prompt_ids, num_tokens, batch_size, p.max_length)
+    index = len(prompt_ids)
+    if next_fn is None and not cached:
+        next_fn, cache = uncached_next(model), None
+    else:
+        next_fn, cache = next_fn or cached_next(model), prefill(model, prompt, index)
+    out = sampler(next_fn, ops.convert_to_tensor(prompt), cache=cache, index=index)
+    return np.asarray(ops.convert_to_numpy(out))
+
+
+def to_text(tokenizer, token_ids) -> str | list[str]:
+    """Detokenize, leaving out ``[BOS]`` and stopping at the first ``[PAD]`` (the end of a paragraph)."""
+    ids = np.asarray(token_ids)
+    if ids.ndim == 2:
+        return [to_text(tokenizer, row) for row in ids]
+    ids = [t for t in _until_pad(ids) if t != BOS_ID]
+    if not ids:
+        return ""
+    text = tokenizer.detokenize(np.asarray(ids, dtype="int32"))
+    text = text.numpy() if hasattr(text, "numpy") else text
+    return text.decode("utf-8") if isinstance(text, bytes) else str(text)
+
+
+def _until_pad(ids) -> list[int]:
+    ids = [int(t) for t in ids]
+    return ids[: ids.index(PAD_ID, 1)] if PAD_ID in ids[1:] else ids
+
+
+def distinct_ratio(token_ids, n: int = 2) -> float:
+    """Distinct token n-grams / all n-grams of one generated sequence: low means it repeats itself."""
+    ids = _until_pad(token_ids)
+    grams = [tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def mean_log_prob(model: keras.Model, token_ids) -> float:
+    """The model's mean log-probability per generated token (after ``[BOS]``, up to the first ``[PAD]``)."""
+    ids = np.asarray(_until_pad(token_ids), dtype="int32")[None, :]
+    if ids.shape[1] < 2:
+        return float("nan")
+    logits = ops.convert_to_numpy(model(ids, training=False)).astype("float64")[0, :-1]
+    logits -= logits.max(axis=-1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    return float(log_p[np.arange(len(log_p)), ids[0, 1:]].mean())
+
+
+def topk_sample_table(model: keras.Model, tokenizer, num_tokens: int = 40, k: int = 10,
+                      temperatures=(1.0,), seed: int | None = None):
+    """An epoch-end callback (:class:`~textgen_utils.training.SampleTable`) showing top-k samples from ``[BOS]``."""
+    import keras_hub
+
+    from textgen_utils.training import SampleTable
+
+    def sample(temperature: float) -> str:
+        sampler = keras_hub.samplers.TopKSampler(k=k, temperature=temperature, seed=seed)
+        return to_text(tokenizer, generate(model, sampler, num_tokens)[0])
+
+    return SampleTable(sample, temperatures=temperatures)
