@@ -81,6 +81,11 @@ def wrong_source(lesson: Lesson, grade_id: str) -> str:
     return _SOLUTION_BLOCK.sub(body, source)
 
 
+def first_exercise(lesson: Lesson) -> str:
+    """The stem (``lNN_x_name``) of the first exercise in the notebook."""
+    return grade_ids(nbformat.read(lesson.release, as_version=4), "solution")[0].removesuffix("_solution")
+
+
 def write_fixtures(lesson: Lesson, other: Lesson, folder: Path) -> dict[str, Path]:
     """Write one submission per kind into ``folder`` (``<kind>.ipynb``, plus a .docx)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -103,8 +108,8 @@ def write_fixtures(lesson: Lesson, other: Lesson, folder: Path) -> dict[str, Pat
         setup.source = "import textgen_utils_that_does_not_exist  # a typo in the first cell\n" + setup.source
 
     paths["raises_at_import"] = submission(lesson, nb_path("raises_at_import"), edit=raise_in_setup)
-    loop = "import time\nwhile True:  # an endless loop\n    time.sleep(0.2)\n"
-    paths["loops_forever"] = submission(lesson, nb_path("loops_forever"), {first: loop})
+    loop = "\nimport time\nwhile True:  # an endless loop\n    time.sleep(0.2)\n"
+    paths["loops_forever"] = submission(lesson, nb_path("loops_forever"), {first: wrong_source(lesson, first) + loop})
     noisy = solved_source(lesson, first) + "\nprint('x' * 4_000_000)\nfor i in range(20_000):\n    print(i)\n"
     paths["prints_megabytes"] = submission(lesson, nb_path("prints_megabytes"), {first: noisy})
 

@@ -6,7 +6,7 @@ import csv
 import pytest
 
 from textgen_utils import course, grading
-from tests.grading import FIXTURE_KINDS, points, write_fixtures
+from tests.grading import FIXTURE_KINDS, first_exercise, points, write_fixtures
 
 LESSONS = course.lessons()
 IDS = [lesson.slug for lesson in LESSONS]
@@ -30,11 +30,6 @@ def graded(request, tmp_path_factory):
 def read_csv(path):
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
-
-
-def first_exercise(lesson, result):
-    ids = sorted(result.cells)
-    return min((gid.rsplit("_", 1)[0] for gid in ids), key=lambda stem: stem.split("_")[1])
 
 
 def test_every_submission_gets_a_row_in_a_sorted_csv(graded):
@@ -67,7 +62,7 @@ def test_scores_of_notebooks_that_run(graded):
 def test_a_loop_loses_only_its_exercise(graded):
     lesson, tmp, results = graded
     looped, correct = results["loops_forever"], results["correct"]
-    stem = first_exercise(lesson, correct)
+    stem = first_exercise(lesson)
     assert looped.status == "graded"
     for gid, (score, maximum) in looped.cells.items():
         expected = 0 if gid.startswith(stem) else maximum
@@ -77,7 +72,7 @@ def test_a_loop_loses_only_its_exercise(graded):
 def test_edited_and_deleted_tests_are_restored(graded):
     lesson, tmp, results = graded
     edited, correct = results["edited_tests"], results["correct"]
-    stem = first_exercise(lesson, correct)
+    stem = first_exercise(lesson)
     assert set(edited.cells) == set(correct.cells), "deleted test cells are graded anyway"
     assert edited.cells[f"{stem}_visible"][0] == 0 and edited.cells[f"{stem}_hidden"][0] == 0
 

@@ -61,7 +61,7 @@ def sample_next_word(model, token_ids, temperature, rng):
     return int(rng.choice(len(p), p=p))
 """
 
-EXERCISES = ("a_causal_mask", "b_lm_pairs", "c_next_word")
+EXERCISES = ("b_causal_mask", "a_lm_pairs", "c_next_word")
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +70,16 @@ def graded(tmp_path_factory):
     subs = {
         # wrong answers for different exercises share a student, to keep grading cheap
         "upper_swapped_textbook": submission(LESSON, tmp / "a.ipynb", {
-            "l03_a_causal_mask_solution": UPPER_TRIANGLE,
-            "l03_b_lm_pairs_solution": SWAPPED,
+            "l03_b_causal_mask_solution": UPPER_TRIANGLE,
+            "l03_a_lm_pairs_solution": SWAPPED,
             "l03_c_next_word_solution": TEXTBOOK_POSITION,
         }),
         "no_padding_no_temperature": submission(LESSON, tmp / "b.ipynb", {
-            "l03_a_causal_mask_solution": IGNORES_PADDING,
+            "l03_b_causal_mask_solution": IGNORES_PADDING,
             "l03_c_next_word_solution": IGNORES_TEMPERATURE,
         }),
         "first_row_last_position": submission(LESSON, tmp / "c.ipynb", {
-            "l03_a_causal_mask_solution": FIRST_ROW_ONLY,
+            "l03_b_causal_mask_solution": FIRST_ROW_ONLY,
             "l03_c_next_word_solution": LAST_ARRAY_POSITION,
         }),
     }
@@ -91,9 +91,9 @@ def hidden(result, exercise):
 
 
 WRONG = {
-    "upper_swapped_textbook": {"a_causal_mask", "b_lm_pairs", "c_next_word"},
-    "no_padding_no_temperature": {"a_causal_mask", "c_next_word"},
-    "first_row_last_position": {"a_causal_mask", "c_next_word"},
+    "upper_swapped_textbook": {"b_causal_mask", "a_lm_pairs", "c_next_word"},
+    "no_padding_no_temperature": {"b_causal_mask", "c_next_word"},
+    "first_row_last_position": {"b_causal_mask", "c_next_word"},
 }
 
 
@@ -111,7 +111,7 @@ def test_wrong_answers_that_pass_the_visible_tests_are_caught_by_the_hidden_ones
     # a mask built from the first sequence only, and a sampler without temperature, look right on the
     # small visible examples (one sequence, temperature 1)
     result = graded["first_row_last_position"]
-    assert result.cells["l03_a_causal_mask_visible"][0] == 1 and hidden(result, "a_causal_mask") == 0
+    assert result.cells["l03_b_causal_mask_visible"][0] == 1 and hidden(result, "b_causal_mask") == 0
     result = graded["no_padding_no_temperature"]
     assert result.cells["l03_c_next_word_visible"][0] == 1 and hidden(result, "c_next_word") == 0
 
@@ -119,4 +119,4 @@ def test_wrong_answers_that_pass_the_visible_tests_are_caught_by_the_hidden_ones
 def test_the_textbook_position_fails_already_in_the_visible_test(graded):
     result = graded["upper_swapped_textbook"]
     assert result.cells["l03_c_next_word_visible"][0] == 0
-    assert result.cells["l03_b_lm_pairs_visible"][0] == 0
+    assert result.cells["l03_a_lm_pairs_visible"][0] == 0
