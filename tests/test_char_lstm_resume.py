@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from textgen_utils import charlstm, training
-from textgen_utils.epochlog import EpochLog
 
 TEXT = "the will to truth is a will to power; every truth is a mask. " * 6
 EPOCHS = 3
@@ -44,7 +43,7 @@ def _run(backup_dir, extra_callbacks=(), seed=0):
     vocab = charlstm.CharVocab.from_text(TEXT)
     data = charlstm.window_dataset(vocab.encode(TEXT), maxlen=10, step=2, batch_size=16, shuffle=False)
     model = charlstm.build_model(len(vocab), units=8)
-    log = EpochLog("resume-test", directory=backup_dir)
+    log = training.EpochLog("resume-test", directory=backup_dir)
     model.fit(data, epochs=EPOCHS, verbose=0,
               callbacks=[*training.resumable("resume-test", directory=backup_dir), log, *extra_callbacks])
     return model, log

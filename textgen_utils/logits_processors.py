@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from textgen_utils import sampling
 from textgen_utils.errors import bilingual
 
 NEG_INF = -np.inf
@@ -55,17 +56,8 @@ def check_p(p, name: str = "p") -> float:
 
 
 def check_temperature(temperature) -> float:
-    try:
-        t = float(temperature)
-    except (TypeError, ValueError):
-        t = float("nan")
-    if not np.isfinite(t) or t <= 0:
-        raise ValueError(bilingual(
-            f"온도(temperature)는 0보다 큰 유한한 수여야 합니다. 받은 값: {temperature!r}. "
-            "탐욕적 선택을 원하면 greedy_search를 쓰세요.",
-            f"temperature must be a finite number > 0; got {temperature!r}. "
-            "For greedy choice, use greedy_search."))
-    return t
+    return sampling.check_temperature(temperature, "탐욕적 선택을 원하면 greedy_search를 쓰세요.",
+                                      "For greedy choice, use greedy_search.")
 
 
 # --- the processors --------------------------------------------------------------------

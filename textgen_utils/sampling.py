@@ -23,8 +23,11 @@ SUM_TOLERANCE = 1e-3
 # --- input checks ----------------------------------------------------------------------
 
 
-def check_temperature(temperature) -> float:
-    """Return ``temperature`` as a float, or raise ``ValueError`` unless it is finite and > 0."""
+def check_temperature(temperature, hint_ko: str = "", hint_en: str = "") -> float:
+    """Return ``temperature`` as a float, or raise ``ValueError`` unless it is finite and > 0.
+
+    ``hint_ko``/``hint_en`` add a sentence on what to do instead (e.g. use greedy search).
+    """
     try:
         t = float(temperature)
     except (TypeError, ValueError):
@@ -32,8 +35,8 @@ def check_temperature(temperature) -> float:
     if not np.isfinite(t) or t <= 0:
         raise ValueError(
             bilingual(
-                f"온도(temperature)는 0보다 큰 유한한 수여야 합니다. 받은 값: {temperature!r}",
-                f"temperature must be a finite number greater than 0; got {temperature!r}.",
+                f"온도(temperature)는 0보다 큰 유한한 수여야 합니다. 받은 값: {temperature!r}" + (f". {hint_ko}" if hint_ko else ""),
+                f"temperature must be a finite number greater than 0; got {temperature!r}." + (f" {hint_en}" if hint_en else ""),
             )
         )
     return t

@@ -3,6 +3,9 @@
 * :func:`resumable` - Keras' ``BackupAndRestore``, on Google Drive when it is
   mounted, so a Colab disconnect loses at most the epoch in progress; rerunning
   the training cell resumes at the next epoch.
+* :class:`EpochLog` - every epoch's logs next to that backup, so the curve of a
+  resumed run still starts at epoch 1 (Keras' ``History`` only knows the epochs
+  of the current ``fit`` call).
 * :class:`SampleTable` - after each epoch, one sample per temperature, shown as a
   compact table instead of a wall of text.
 * :func:`plot_history` - the training curves at the end.
@@ -10,8 +13,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -48,6 +53,49 @@ def resumable(name: str, directory: str | os.PathLike | None = None) -> list:
     backup = Path(directory) if directory is not None else checkpoint_root() / name
     backup.mkdir(parents=True, exist_ok=True)
     return [keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True)]
+
+
+EPOCH_LOG = "epoch_log.json"
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Per-epoch logs of a resumable training run; ``history`` maps a metric to its values by epoch.
+
+    Use the same ``name`` (or ``directory``) as :func:`resumable`.
+    ``plot_history(log)`` draws the whole run, resumed or not.
+    """
+
+    def __init__(self, name: str, directory: str | os.PathLike | None = None):
+        super().__init__()
+        self.path = (Path(directory) if directory is not None else checkpoint_root() / name) / EPOCH_LOG
+        self.epochs: dict[int, dict] = {}
+
+    def on_train_begin(self, logs=None):
+        self.epochs = {}
+        if self.path.is_file():  # an interrupted run left its epochs behind: training resumes
+            try:
+                self.epochs = {int(k): v for k, v in json.loads(self.path.read_text()).items()}
+            except (ValueError, AttributeError):
+                self.epochs = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs[int(epoch)] = {k: float(v) for k, v in (logs or {}).items()}
+        # drop epochs after this one: they belonged to an abandoned run
+        self.epochs = {e: v for e, v in self.epochs.items() if e <= epoch}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, suffix=".tmp") as f:
+            json.dump(self.epochs, f)
+        os.replace(f.name, self.path)  # atomic: a disconnect never leaves half a file
+
+    def on_train_end(self, logs=None):
+        self.path.unlink(missing_ok=True)
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Metric -> values for epochs 1, 2, ... (the shape of ``keras.callbacks.History.history``)."""
+        ordered = [self.epochs[e] for e in sorted(self.epochs)]
+        metrics = dict.fromkeys(k for logs in ordered for k in logs)
+        return {m: [logs.get(m, float("nan")) for logs in ordered] for m in metrics}
 
 
 def _show(frame) -> None:
