@@ -46,13 +46,14 @@ def parts(model: keras.Model) -> Parts:
     layers = [layer for layer in model.layers if layer.weights]
     embeddings = [layer for layer in layers if isinstance(layer, keras_hub.layers.TokenAndPositionEmbedding)]
     decoders = tuple(layer for layer in layers if isinstance(layer, keras_hub.layers.TransformerDecoder))
-    if len(embeddings) != 1 or not decoders or not isinstance(layers[-1], keras.layers.Dense):
+    decoder_only = all(getattr(d, "_cross_attention_layer", None) is None for d in decoders)
+    if len(embeddings) != 1 or not decoders or not decoder_only or not isinstance(layers[-1], keras.layers.Dense):
         raise ValueError(
             bilingual(
-                "모델이 TokenAndPositionEmbedding 하나, TransformerDecoder 여러 개, 마지막 Dense로 "
-                "이루어져 있지 않습니다. minigpt.build_model()로 만든 모델을 넘기세요.",
-                "The model is not one TokenAndPositionEmbedding, TransformerDecoder blocks and a final Dense. "
-                "Pass a model made by minigpt.build_model().",
+                "모델이 TokenAndPositionEmbedding 하나, (교차 어텐션 없는) TransformerDecoder 여러 개, 마지막 "
+                "Dense로 이루어져 있지 않습니다. minigpt.build_model()로 만든 모델을 넘기세요.",
+                "The model is not one TokenAndPositionEmbedding, TransformerDecoder blocks (without cross-attention) "
+                "and a final Dense. Pass a model made by minigpt.build_model().",
             )
         )
     return Parts(embeddings[0], decoders, layers[-1])
