@@ -24,14 +24,21 @@ def _is_causal_lm(model) -> bool:
     return hasattr(model, "call_with_cache") and hasattr(model, "backbone")
 
 
-def _compiled(fn):
-    """``fn`` compiled with ``tf.function`` on the TensorFlow backend (shapes may vary)."""
+def _compiled(fn, signature=None):
+    """``fn`` compiled with ``tf.function`` on the TensorFlow backend (shapes may vary).
+
+    ``signature()``, if given, returns the ``tf.TensorSpec`` of each argument (None for any size):
+    ``fn`` is then traced once and called as a concrete function, which skips matching every call's
+    arguments against the earlier traces (about a millisecond per call for GPT-2's 24 cached tensors).
+    """
     import keras
 
     if keras.config.backend() != "tensorflow":
         return fn
     import tensorflow as tf
 
+    if signature is not None:
+        return tf.function(fn, jit_compile=False).get_concrete_function(*signature())
     return tf.function(fn, reduce_retracing=True, jit_compile=False)
 
 
@@ -118,8 +125,22 @@ def _cached_step(causal_lm, kind: str):
     steps = _STEPS.setdefault(causal_lm, {})
     if kind not in steps:
         model = weakref.ref(causal_lm)  # a strong reference here would keep the model alive forever
-        steps[kind] = _compiled((_gpt2_forward if kind == "gpt2" else _keras_hub_forward)(model))
+        if kind == "gpt2":
+            steps[kind] = _compiled(_gpt2_forward(model), lambda: _gpt2_signature(causal_lm))
+        else:
+            steps[kind] = _compiled(_keras_hub_forward(model))
     return steps[kind]
+
+
+def _gpt2_signature(causal_lm):
+    """The argument specs of :func:`_gpt2_forward`: new tokens, per layer (keys, values), start."""
+    import tensorflow as tf
+
+    backbone = causal_lm.backbone
+    heads = backbone.num_heads
+    kv = tf.TensorSpec((None, heads, None, backbone.hidden_dim // heads), causal_lm.compute_dtype)
+    return (tf.TensorSpec((None, None), tf.int32), tuple((kv, kv) for _ in range(backbone.num_layers)),
+            tf.TensorSpec((), tf.int32))
 
 
 class CachedCausalLM:
