@@ -99,7 +99,9 @@ def main():
     load_after = os.getloadavg()
 
     params = lm.count_params()
-    print(f"GPT-2 with random weights and gpt2_base_en's shape when run with the defaults: {args.layers} layers, "
+    base = (args.layers, args.hidden, args.vocab, args.context) == (12, 768, 50257, 1024)
+    shape = " and gpt2_base_en's architecture" if base else ""
+    print(f"GPT-2 with random weights{shape}: {args.layers} layers, "
           f"hidden {args.hidden}, {args.hidden // 64} heads, vocabulary {args.vocab:,}, context {args.context} "
           f"({params / 1e6:.1f} M parameters, float32). Prompt {args.prompt} tokens, {n} new tokens, greedy, "
           f"batch 1. Each method ran once untimed first (the re-running loop for {args.warmup_tokens} tokens); "
