@@ -12,9 +12,10 @@
 Run: ``python bench/bench_decoding.py`` (about 1.5 minutes on 2 idle CPU cores). Tracing and
 compilation are never timed: each method first runs once untimed; the re-running loop's warm-up
 generates only ``--warmup-tokens`` tokens (its 128-token run takes about 20 s on 2 cores), enough to
-trace its function for the growing sequence. The fast methods are then timed ``--repeats`` times and
-the table shows the median; the re-running loop is timed once. All methods must produce the same
-tokens. Weights are random: the speed of a forward pass does not depend on their values.
+trace its function for the growing sequence. Each method is then timed ``--repeats`` times (the
+re-running loop ``--rerun-repeats`` times) and the table shows the median and every run. All methods
+must produce the same tokens. Weights are random: the speed of a forward pass does not depend on
+their values.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def main():
     parser.add_argument("--context", type=int, default=1024, help="gpt2_base_en: 1024")
     parser.add_argument("--prompt", type=int, default=32, help="prompt length in tokens")
     parser.add_argument("--new-tokens", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each fast method (median shown)")
-    parser.add_argument("--rerun-repeats", type=int, default=1, help="timed runs of the re-running loop")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each cached method (median shown)")
+    parser.add_argument("--rerun-repeats", type=int, default=2, help="timed runs of the re-running loop")
     parser.add_argument("--warmup-tokens", type=int, default=4, help="tokens in the re-running loop's warm-up")
     args = parser.parse_args()
 
@@ -105,8 +106,7 @@ def main():
           f"hidden {args.hidden}, {args.hidden // 64} heads, vocabulary {args.vocab:,}, context {args.context} "
           f"({params / 1e6:.1f} M parameters, float32). Prompt {args.prompt} tokens, {n} new tokens, greedy, "
           f"batch 1. Each method ran once untimed first (the re-running loop for {args.warmup_tokens} tokens); "
-          f"seconds: the median of {args.repeats} timed runs, the re-running loop {args.rerun_repeats} "
-          f"timed run(s). CPU cores: {os.cpu_count()}; load average (1 min) {load_before[0]:.2f} before, "
+          f"seconds: the median of {args.repeats} timed runs, for the re-running loop of {args.rerun_repeats}. CPU cores: {os.cpu_count()}; load average (1 min) {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after.\n")
     baseline = statistics.median(results[baseline_name][0])
     print("| method | seconds | tokens/s | speed-up vs re-running loop | timed runs (s) |")
