@@ -106,7 +106,8 @@ def main():
           f"hidden {args.hidden}, {args.hidden // 64} heads, vocabulary {args.vocab:,}, context {args.context} "
           f"({params / 1e6:.1f} M parameters, float32). Prompt {args.prompt} tokens, {n} new tokens, greedy, "
           f"batch 1. Each method ran once untimed first (the re-running loop for {args.warmup_tokens} tokens); "
-          f"seconds: the median of {args.repeats} timed runs, for the re-running loop of {args.rerun_repeats}. CPU cores: {os.cpu_count()}; load average (1 min) {load_before[0]:.2f} before, "
+          f"seconds: the median of {args.repeats} timed runs, for the re-running loop of {args.rerun_repeats}. "
+          f"CPU cores: {os.cpu_count()}; load average (1 min) {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after.\n")
     baseline = statistics.median(results[baseline_name][0])
     print("| method | seconds | tokens/s | speed-up vs re-running loop | timed runs (s) |")
