@@ -148,7 +148,7 @@ class CachedCausalLM:
 
     For GPT-2 the step is a compact forward pass on the model's weights (:func:`_gpt2_forward`);
     other CausalLMs, or ``keras_hub_cache=True``, go through KerasHub's ``call_with_cache`` with a
-    cache preallocated in chunks of ``chunk`` positions.
+    cache preallocated in chunks of ``chunk`` positions. ``kind`` says which: "gpt2" or "keras_hub".
     """
 
     def __init__(self, causal_lm, chunk: int = 64, keras_hub_cache: bool = False):
