@@ -98,10 +98,12 @@ def test_the_smoke_model_has_peaked_context_dependent_distributions(lm):
 # --- adapters ------------------------------------------------------------------------------
 
 
-def test_cached_adapter_equals_rerunning_the_whole_sequence(lm):
+@pytest.mark.parametrize("keras_hub_cache", [False, True], ids=["compact_gpt2_step", "keras_hub_call_with_cache"])
+def test_cached_adapter_equals_rerunning_the_whole_sequence(lm, keras_hub_cache):
     ids = gpt2.encode(lm, gpt2.UNICORN_PROMPT)
-    cached = decoding.causal_lm_next_logits(lm)
-    cached.chunk = 16  # grow the cache several times within this test
+    cached = decoding.CachedCausalLM(lm, keras_hub_cache=keras_hub_cache)
+    assert cached.kind == ("keras_hub" if keras_hub_cache else "gpt2"), "GPT-2 gets the compact step by default"
+    cached.chunk = 16  # KerasHub's preallocated cache grows several times within this test
     plain = decoding.causal_lm_next_logits(lm, use_cache=False)
     assert plain.max_length == cached.max_length == lm.backbone.max_sequence_length
     a = decoding.greedy_search(cached, ids, 40)
