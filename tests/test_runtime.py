@@ -97,3 +97,12 @@ def test_colab_detection(monkeypatch):
     assert runtime.on_colab() is False
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     assert runtime.on_colab() is True
+
+
+def test_grading_sizes_apply_only_while_nbgrader_runs(monkeypatch):
+    monkeypatch.setenv("TEXTGEN_MODE", "smoke")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert runtime.pick(full=20, smoke=3, grading=1) == 3 and not runtime.is_grading()
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert runtime.pick(full=20, smoke=3, grading=1) == 1 and runtime.is_grading()
+    assert runtime.pick(full=20, smoke=3) == 3, "without a grading size, grading uses the smoke size"
