@@ -43,3 +43,16 @@ def test_run_selects_lessons_and_rejects_unknown_ones(tmp_path):
     assert ok.returncode == 0 and "01_fine" in ok.stdout and "02_other" not in ok.stdout
     bad = run_cli(tmp_path, "run", "07")
     assert bad.returncode == 2 and "07" in bad.stderr and "01_fine" in bad.stderr
+
+
+def test_kernel_stderr_goes_to_a_log_and_a_dead_kernel_is_explained(tmp_path):
+    write_fd2 = "import os; os.write(2, b'noisy C++ log line\\n')"
+    make_course(tmp_path, {
+        "01_noisy": [write_fd2, "print('fine')"],
+        "02_dies": [write_fd2.replace("noisy C++ log line", "fatal: out of memory"), "import os; os._exit(1)"],
+    })
+    result = run_cli(tmp_path, "run")
+    assert result.returncode == 1 and "1/2 lessons ok" in result.stdout
+    assert "noisy C++ log line" not in result.stdout + result.stderr, "kernel stderr stays off the terminal"
+    assert "noisy C++ log line" in (tmp_path / "build" / "01_noisy.log").read_text()
+    assert "fatal: out of memory" in result.stderr, "a dead kernel's failure quotes the end of its log"

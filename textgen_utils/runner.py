@@ -53,7 +53,9 @@ def execute_notebook(
     """Run a notebook top to bottom in ``mode``; return (executed notebook, headline reports, error text).
 
     The kernel starts in the notebook's folder with ``TEXTGEN_MODE`` set. Execution
-    stops at the first error, whose cell and traceback are returned.
+    stops at the first error, whose cell and traceback are returned. The kernel's own
+    stderr (TensorFlow's C++ logs) goes to ``<output>.log`` instead of the terminal;
+    if the kernel dies, the end of that log is part of the error.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -84,10 +86,15 @@ def execute_notebook(
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
         error = ""
+        log_path = output.with_suffix(".log") if output is not None else Path(tmp) / "kernel.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _run_with_env(client, env)
+            with open(log_path, "wb") as log:
+                _run_with_env(client, env, stderr=log)
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
             error = _error_text(nb) if not isinstance(exc, (CellTimeoutError, DeadKernelError)) else str(exc)
+            if isinstance(exc, DeadKernelError):
+                error += "\n--- kernel log (end) ---\n" + log_path.read_text(errors="replace")[-1500:]
         finally:
             bar.close()
         reports = read_reports(report_file)
@@ -97,9 +104,9 @@ def execute_notebook(
     return nb, reports, error
 
 
-def _run_with_env(client, env: dict) -> None:
-    """Execute with the kernel started under ``env`` (nbclient passes kwargs to the kernel manager)."""
-    client.execute(env=env)
+def _run_with_env(client, env: dict, stderr=None) -> None:
+    """Execute with the kernel started under ``env`` (nbclient passes kwargs on to the kernel's Popen)."""
+    client.execute(env=env, stderr=stderr)
 
 
 def run_lessons(lessons: list[Lesson], build_dir: Path, mode: str = "smoke", store: bool = False,
