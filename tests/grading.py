@@ -7,24 +7,9 @@ from pathlib import Path
 
 import nbformat
 
-from textgen_utils.course import Lesson
+from textgen_utils.course import Lesson, grade_ids  # noqa: F401 (re-exported for the tests)
 
 _SOLUTION_BLOCK = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION\n?", re.S)
-
-
-def grade_ids(nb, kind: str | None = None) -> list[str]:
-    """grade_ids of the nbgrader cells; kind: 'solution', 'tests' or None for all."""
-    out = []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if "grade_id" not in meta:
-            continue
-        if kind == "solution" and not meta.get("solution"):
-            continue
-        if kind == "tests" and not (meta.get("grade") and not meta.get("solution")):
-            continue
-        out.append(meta["grade_id"])
-    return out
 
 
 def cell_by_id(nb, grade_id: str):
@@ -49,7 +34,7 @@ def submission(lesson: Lesson, path: Path, answers: dict[str, str] | None = None
     nb = nbformat.read(lesson.release, as_version=4)
     answers = answers or {}
     for gid in grade_ids(nb, "solution"):
-        cell_by_id(nb, gid).source = answers.get(gid, solved_source(lesson, gid))
+        cell_by_id(nb, gid).source = answers[gid] if gid in answers else solved_source(lesson, gid)
     if edit is not None:
         edit(nb)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -75,6 +75,8 @@ def _cmd_grade(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from textgen_utils import grading  # its defaults appear in the help
+
     parser = argparse.ArgumentParser(prog="textgen-course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--assignment", required=True, help="lesson slug or number, e.g. 01_sampling")
     grade.add_argument("--out", help="output folder (default: graded/<assignment>)")
     grade.add_argument("--jobs", type=int, default=None, help="students graded at once (default: CPU count)")
-    grade.add_argument("--timeout", type=int, default=120, help="seconds per cell (default: 120)")
-    grade.add_argument("--student-timeout", type=int, default=900, help="seconds per student (default: 900)")
+    grade.add_argument("--timeout", type=int, default=grading.DEFAULT_CELL_TIMEOUT,
+                       help=f"seconds per cell (default: {grading.DEFAULT_CELL_TIMEOUT})")
+    grade.add_argument("--student-timeout", type=int, default=grading.DEFAULT_STUDENT_TIMEOUT,
+                       help=f"seconds per student (default: {grading.DEFAULT_STUDENT_TIMEOUT})")
     grade.set_defaults(func=_cmd_grade)
     return parser
 

@@ -156,6 +156,21 @@ def validate(notebook: Path, root: Path | None = None) -> dict:
         return Validator(config=config).validate(str(notebook))
 
 
+def grade_ids(nb, kind: str | None = None) -> list[str]:
+    """grade_ids of a notebook's nbgrader cells; kind: 'solution', 'tests' or None for all."""
+    out = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if "grade_id" not in meta:
+            continue
+        if kind == "solution" and not meta.get("solution"):
+            continue
+        if kind == "tests" and not (meta.get("grade") and not meta.get("solution")):
+            continue
+        out.append(meta["grade_id"])
+    return out
+
+
 @dataclasses.dataclass
 class GradeResult:
     student: str
@@ -171,8 +186,6 @@ def autograde(lesson: Lesson, submissions: dict[str, Path], **overrides) -> dict
     ``submissions`` maps a student id to a notebook file. ``overrides`` set
     nbgrader options, e.g. ``Execute__timeout=10``.
     """
-    from nbgrader.api import Gradebook
-
     results = {}
     with temporary_course(lesson, **overrides) as (course, api):
         for student, path in submissions.items():
@@ -180,12 +193,17 @@ def autograde(lesson: Lesson, submissions: dict[str, Path], **overrides) -> dict
             target.parent.mkdir(parents=True)
             shutil.copyfile(path, target)
             _check(api.autograde(lesson.slug, student, force=True, create=True), f"autograde {student}")
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-            for student in submissions:
-                sub = gb.find_submission(lesson.slug, student)
-                cells = {}
-                for nb in sub.notebooks:
-                    for grade in nb.grades:
-                        cells[grade.name] = (float(grade.score), float(grade.max_score))
-                results[student] = GradeResult(student, float(sub.score), float(sub.max_score), cells)
+        for student in submissions:
+            results[student] = read_grades(course, lesson.slug, student)
     return results
+
+
+def read_grades(course_dir: Path, slug: str, student: str) -> GradeResult:
+    """A student's autograded scores, per cell and in total, from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(slug, student)
+        cells = {grade.name: (float(grade.score), float(grade.max_score))
+                 for nb in sub.notebooks for grade in nb.grades}
+        return GradeResult(student, float(sub.score), float(sub.max_score), cells)

@@ -227,11 +227,9 @@ def grade_one(template: Path, lesson: course.Lesson, student: str, path: Path, o
               cell_timeout: int, key: str) -> StudentResult:
     """Grade one submission inside a private copy of the prepared course ``template``."""
     import nbformat
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
 
     result = StudentResult(student, lesson.slug, "error", key=key)
-    source_ids = set(json.loads((template / "grade_ids.json").read_text()))
+    source_ids = set(course.grade_ids(nbformat.read(lesson.source, as_version=4)))
     try:
         nb, result.notes = prepare(path, lesson, source_ids)
     except ValueError as exc:
@@ -244,19 +242,15 @@ def grade_one(template: Path, lesson: course.Lesson, student: str, path: Path, o
         target.parent.mkdir(parents=True)
         nbformat.write(nb, target)
         config = course.nbgrader_config(work, lesson.root, Execute__timeout=cell_timeout)
-        course._venv_on_path()
-        outcome = NbGraderAPI(config=config).autograde(lesson.slug, student, force=True, create=True)
+        outcome = course._api(config).autograde(lesson.slug, student, force=True, create=True)
         if not outcome.get("success"):
             log = (outcome.get("log") or "") + (outcome.get("error") or "")
             result.error = bilingual("nbgrader가 이 제출물을 채점하지 못했습니다.", "nbgrader could not grade this submission.") \
                 + "\n" + log.strip()[-1500:]
             return result
-        with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
-            sub = gb.find_submission(lesson.slug, student)
-            for notebook in sub.notebooks:
-                for grade in notebook.grades:
-                    result.cells[grade.name] = [float(grade.score), float(grade.max_score)]
-            result.score, result.max_score = float(sub.score), float(sub.max_score)
+        grades = course.read_grades(work, lesson.slug, student)
+        result.score, result.max_score = grades.score, grades.max_score
+        result.cells = {gid: list(points) for gid, points in grades.cells.items()}
         result.status = "graded"
         autograded = work / "autograded" / student / lesson.slug / f"{lesson.slug}.ipynb"
         _write_feedback(autograded, out / "feedback" / f"{student}.html", result)
@@ -264,22 +258,6 @@ def grade_one(template: Path, lesson: course.Lesson, student: str, path: Path, o
 
 
 # --- the batch -----------------------------------------------------------------------------
-
-
-def prepare_template(lesson: course.Lesson, where: Path) -> Path:
-    """A course folder with the assignment generated and its gradebook ready, copied per student."""
-    import nbformat
-    from nbgrader.apps import NbGraderAPI
-
-    template = where / "template"
-    shutil.copytree(lesson.source.parent, template / course.SOURCE_DIR / lesson.slug)
-    course._venv_on_path()
-    api = NbGraderAPI(config=course.nbgrader_config(template, lesson.root))
-    course._check(api.generate_assignment(lesson.slug, force=True), f"generate_assignment {lesson.slug}")
-    source = nbformat.read(lesson.source, as_version=4)
-    ids = [c.metadata["nbgrader"]["grade_id"] for c in source.cells if "grade_id" in c.metadata.get("nbgrader", {})]
-    (template / "grade_ids.json").write_text(json.dumps(ids))
-    return template
 
 
 def _safe_name(name: str, taken: set[str]) -> str:
@@ -349,8 +327,8 @@ def grade_folder(folder: Path, assignment: str, out: Path, jobs: int | None = No
     skipped = len(results)
     if todo:
         jobs = jobs or max(1, min(len(todo), os.cpu_count() or 1))
-        with tempfile.TemporaryDirectory(prefix="textgen-template-") as tmp:
-            template = prepare_template(lesson, Path(tmp))
+        # each student is graded in a private copy of this course, assignment already generated
+        with course.temporary_course(lesson) as (template, _):
             with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
                 futures = {
                     pool.submit(_run_worker, template, lesson, student, path, out, cell_timeout, student_timeout, key):
