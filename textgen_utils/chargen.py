@@ -22,7 +22,7 @@ import numpy as np
 
 from textgen_utils import sampling
 from textgen_utils.charlstm import CharVocab, encode_prompt
-from textgen_utils.errors import bilingual
+from textgen_utils.errors import bilingual, check_int
 
 
 # --- the book's loop ------------------------------------------------------------------------
@@ -164,9 +164,7 @@ def generate(model, vocab: CharVocab, prompt: str, length: int, temperature: flo
 
     prompt_ids = encode_prompt(prompt, vocab, maxlen)
     temperature = sampling.check_temperature(temperature)
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-        raise ValueError(bilingual(f"length는 0 이상의 정수여야 합니다. 받은 값: {length!r}",
-                                   f"length must be an integer >= 0; got {length!r}."))
+    length = check_int("length", length, minimum=0)
     if seed is None:
         seed = int(np.random.randint(0, 2**31 - 1))
     with tf.device("/CPU:0"):

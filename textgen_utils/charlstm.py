@@ -18,14 +18,11 @@ import dataclasses
 import keras
 import numpy as np
 
-from textgen_utils.errors import bilingual
+from textgen_utils.errors import bilingual, check_int
 
 
 def _check_positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(bilingual(f"{name}은(는) 1 이상의 정수여야 합니다. 받은 값: {value!r}",
-                                   f"{name} must be an integer >= 1; got {value!r}."))
-    return int(value)
+    return check_int(name, value, minimum=1)
 
 
 # --- vocabulary and prompts --------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 
 from textgen_utils.decoding_adapters import (  # noqa: F401 - part of this module's API
     CachedCausalLM, causal_lm_next_logits, keras_hub_generate, keras_next_logits, model_logits)
-from textgen_utils.errors import bilingual
+from textgen_utils.errors import bilingual, check_int
 from textgen_utils.logits_processors import (  # noqa: F401 - part of this module's API
     apply_repetition_penalty, apply_temperature, check_k, check_temperature, log_softmax, min_p_filter,
     no_repeat_ngram, process, processors, top_k_filter, top_p_filter)
@@ -38,10 +38,7 @@ def _prompt(prompt_ids) -> tuple[np.ndarray, bool]:
 
 
 def _new_tokens(max_new_tokens, name: str = "max_new_tokens") -> int:
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
-        raise ValueError(bilingual(f"{name}는 0 이상의 정수여야 합니다. 받은 값: {max_new_tokens!r}",
-                                   f"{name} must be an integer >= 0; got {max_new_tokens!r}."))
-    return int(max_new_tokens)
+    return check_int(name, max_new_tokens, minimum=0)
 
 
 def _fits(next_logits, prompt_length: int, max_new_tokens: int) -> None:
@@ -129,7 +126,12 @@ def top_candidates(scores, log_probs, k: int):
     """
     total = np.asarray(scores, dtype=np.float64)[:, None] + np.asarray(log_probs, dtype=np.float64)
     flat = total.ravel()
-    best = np.argsort(-flat, kind="stable")[:k]
+    # a stable sort of only the candidates at or above the k-th best value (not of beams x vocab)
+    candidates = np.arange(flat.size)
+    if k < flat.size:
+        kth = np.partition(flat, flat.size - k)[flat.size - k]
+        candidates = np.flatnonzero(flat >= kth)
+    best = candidates[np.argsort(-flat[candidates], kind="stable")[:k]]
     return best // total.shape[1], best % total.shape[1], flat[best]
 
 
@@ -144,10 +146,7 @@ def beam_step(beam_ids, beam_scores, log_probs, num_beams: int):
 
 
 def check_beams(num_beams) -> int:
-    if isinstance(num_beams, bool) or not isinstance(num_beams, (int, np.integer)) or num_beams < 1:
-        raise ValueError(bilingual(f"num_beams는 1 이상의 정수여야 합니다. 받은 값: {num_beams!r}",
-                                   f"num_beams must be an integer >= 1; got {num_beams!r}."))
-    return int(num_beams)
+    return check_int("num_beams", num_beams, minimum=1)
 
 
 def beam_search(next_logits, prompt_ids, num_beams: int, max_new_tokens: int, length_penalty: float = 1.0,

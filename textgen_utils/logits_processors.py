@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from textgen_utils import sampling
-from textgen_utils.errors import bilingual
+from textgen_utils.errors import bilingual, check_int
 
 NEG_INF = -np.inf
 
@@ -36,11 +36,7 @@ def _logits(logits) -> np.ndarray:
 
 
 def check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(bilingual(
-            f"top-k의 k는 1 이상의 정수여야 합니다. 받은 값: {k!r}",
-            f"top-k's k must be an integer >= 1; got {k!r}."))
-    return int(k)
+    return check_int("top-k k", k, minimum=1)
 
 
 def check_p(p, name: str = "p") -> float:
@@ -112,8 +108,9 @@ def min_p_filter(logits, min_p: float, min_tokens_to_keep: int = 1) -> np.ndarra
     min_p = check_p(min_p, "min_p")
     log_p = log_softmax(z)
     drop = log_p < np.log(min_p) + log_p.max(axis=-1, keepdims=True)
-    keep = np.argsort(-z, axis=-1, kind="stable")[..., :min_tokens_to_keep]
-    np.put_along_axis(drop, keep, False, axis=-1)
+    if min_tokens_to_keep > 1:  # the top token always survives (min_p <= 1), so only more need keeping
+        keep = np.argsort(-z, axis=-1, kind="stable")[..., :min_tokens_to_keep]
+        np.put_along_axis(drop, keep, False, axis=-1)
     return np.where(drop, NEG_INF, z)
 
 
