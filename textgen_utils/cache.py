@@ -35,17 +35,27 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def cache_path(name: str, key: str) -> Path:
+    """The file that holds the cached value for (name, key)."""
+    return cache_dir() / f"{name}-{key}.json"
+
+
 def cached_json(name: str, key: str, build: Callable[[], object]):
     """Return the cached value for (name, key), building and storing it on a miss."""
-    path = cache_dir() / f"{name}-{key}.json"
+    path = cache_path(name, key)
     if path.is_file():
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             path.unlink()  # a half-written file from an interrupted run: rebuild it
     value = build()
+    write_json_atomic(path, value)
+    return value
+
+
+def write_json_atomic(path: Path, value) -> None:
+    """Write ``value`` as JSON to ``path`` atomically: a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8", suffix=".tmp") as f:
         json.dump(value, f, ensure_ascii=False)
-    os.replace(f.name, path)  # atomic: a crash never leaves a corrupt cache entry
-    return value
+    os.replace(f.name, path)

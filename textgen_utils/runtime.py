@@ -46,7 +46,7 @@ def get_mode() -> str:
                 "Set it to 'full' or 'smoke'.",
             )
         )
-    if os.environ.get("NBGRADER_EXECUTION"):
+    if is_grading():
         return "smoke"
     return raw or "full"
 

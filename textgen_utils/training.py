@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
 import keras
 
+from textgen_utils.cache import write_json_atomic
 from textgen_utils.runtime import get_mode
 
 CHECKPOINT_VARIABLE = "TEXTGEN_CHECKPOINT_DIR"
@@ -42,15 +42,20 @@ def checkpoint_root() -> Path:
     return base / get_mode()
 
 
+def backup_dir(name: str, directory: str | os.PathLike | None = None) -> Path:
+    """Where the training run ``name`` keeps its backup: ``directory``, or a folder under :func:`checkpoint_root`."""
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise ValueError(f"checkpoint name must be letters, digits, '_', '-' or '.': {name!r}")
+    return Path(directory) if directory is not None else checkpoint_root() / name
+
+
 def resumable(name: str, directory: str | os.PathLike | None = None) -> list:
     """Callbacks that back training up after every epoch and resume it on rerun.
 
     Pass them to ``model.fit(..., callbacks=resumable("02_char_lstm"))``. When a
     run finishes, Keras deletes the backup, so the next run starts fresh.
     """
-    if not re.fullmatch(r"[\w.-]+", name):
-        raise ValueError(f"checkpoint name must be letters, digits, '_', '-' or '.': {name!r}")
-    backup = Path(directory) if directory is not None else checkpoint_root() / name
+    backup = backup_dir(name, directory)
     backup.mkdir(parents=True, exist_ok=True)
     return [keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True)]
 
@@ -67,7 +72,7 @@ class EpochLog(keras.callbacks.Callback):
 
     def __init__(self, name: str, directory: str | os.PathLike | None = None):
         super().__init__()
-        self.path = (Path(directory) if directory is not None else checkpoint_root() / name) / EPOCH_LOG
+        self.path = backup_dir(name, directory) / EPOCH_LOG
         self.epochs: dict[int, dict] = {}
 
     def on_train_begin(self, logs=None):
@@ -82,10 +87,7 @@ class EpochLog(keras.callbacks.Callback):
         self.epochs[int(epoch)] = {k: float(v) for k, v in (logs or {}).items()}
         # drop epochs after this one: they belonged to an abandoned run
         self.epochs = {e: v for e, v in self.epochs.items() if e <= epoch}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, suffix=".tmp") as f:
-            json.dump(self.epochs, f)
-        os.replace(f.name, self.path)  # atomic: a disconnect never leaves half a file
+        write_json_atomic(self.path, self.epochs)  # a disconnect never leaves half a file
 
     def on_train_end(self, logs=None):
         self.path.unlink(missing_ok=True)

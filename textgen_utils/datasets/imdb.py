@@ -21,7 +21,7 @@ import tarfile
 from pathlib import Path
 
 from textgen_utils.datasets import DatasetError, fetch
-from textgen_utils.smoke import Grammar
+from textgen_utils.smoke import Grammar, tidy
 
 FNAME = "aclImdb_v1.tar.gz"
 ORIGIN = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -140,8 +140,7 @@ def smoke_reviews(folder: str, n: int, seed: int) -> list[tuple[str, str]]:
     for i in range(n):
         positive = folder.endswith("pos") or (folder.endswith("unsup") and rng.random() < 0.5)
         text = grammar.expand("POS" if positive else "NEG", rng)
-        text = " ".join(text.split()).replace(" .", ".").replace(" !", "!")
-        text = ". ".join(s[:1].upper() + s[1:] for s in text.split(". "))
+        text = ". ".join(s[:1].upper() + s[1:] for s in tidy(text).split(". "))
         rating = 0 if folder.endswith("unsup") else rng.randint(7, 10) if positive else rng.randint(1, 4)
         out.append((f"{i}_{rating}.txt", text))
     return out
