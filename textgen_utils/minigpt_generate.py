@@ -23,7 +23,9 @@ import numpy as np
 from keras import ops
 
 from textgen_utils.errors import bilingual
+from textgen_utils.logits_processors import log_softmax
 from textgen_utils.minigpt import BOS_ID, PAD_ID
+from textgen_utils.ngram import distinct_ngram_ratio
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,13 +85,18 @@ def call_with_cache(model: keras.Model, token_ids, cache, index):
     the block with KerasHub's per-block cache.
     """
     p = parts(model)
+    return _call_with_cache(p, _qkv_kernels(p), token_ids, cache, index)
+
+
+def _call_with_cache(p: Parts, kernels, token_ids, cache, index):
+    """:func:`call_with_cache` with the model's parts and its blocks' :func:`_qkv_kernels` already found."""
     x = p.embedding(token_ids, start_index=index)
     x = ops.add(x, 0)  # a fresh tensor without the padding mask: cached tokens are never [PAD]
     # query i (at position index + i) may attend to every cached position up to its own
     query_positions = ops.add(ops.arange(ops.shape(token_ids)[1]), index)
     allowed = ops.less_equal(ops.arange(ops.shape(cache)[3])[None, :], query_positions[:, None])
-    for i, decoder in enumerate(p.decoders):
-        x, cache = _decoder_step(decoder, x, cache, i, index, allowed)
+    for i, (decoder, (kernel, bias)) in enumerate(zip(p.decoders, kernels)):
+        x, cache = _decoder_step(decoder, x, cache, i, index, allowed, kernel, bias)
     return p.head(x), cache
 
 
@@ -102,12 +109,18 @@ def _qkv_kernel(attention, dtype):
     return kernel, ops.concatenate([ops.reshape(ops.cast(d.bias, dtype), (-1,)) for d in dense])
 
 
-def _decoder_step(decoder, x, cache, layer: int, index, allowed):
+def _qkv_kernels(p: Parts) -> list:
+    """Each block's (kernel, bias) from :func:`_qkv_kernel`, in the blocks' compute dtype."""
+    return [_qkv_kernel(d._self_attention_layer, d.compute_dtype) for d in p.decoders]
+
+
+def _decoder_step(decoder, x, cache, layer: int, index, allowed, kernel, bias):
     """``decoder(x)`` (a ``TransformerDecoder`` without cross-attention, at inference) over cached keys and values.
 
     ``x`` (batch, n, embed) holds the tokens at positions ``index .. index+n-1``;
     their keys and values go into ``cache[:, layer]`` at ``index``. ``allowed``
-    (n, max_length) says which cached positions each token may attend to.
+    (n, max_length) says which cached positions each token may attend to. ``kernel``
+    and ``bias`` are the block's query, key and value weights side by side (:func:`_qkv_kernel`).
     """
     attention = decoder._self_attention_layer
     heads, head_dim = attention.num_heads, attention.key_dim
@@ -116,9 +129,7 @@ def _decoder_step(decoder, x, cache, layer: int, index, allowed):
     residual = x
     if decoder.normalize_first:
         x = decoder._self_attention_layer_norm(x)
-    # Under XLA the concatenated kernel is computed once, outside the generation loop; a single
-    # product reads the three kernels faster than three small ones (XLA turns those into slow loops).
-    kernel, bias = _qkv_kernel(attention, x.dtype)
+    # one product reads the three kernels faster than three small ones (XLA turns those into slow loops)
     qkv = ops.matmul(x, kernel)
     if bias is not None:
         qkv = ops.add(qkv, bias)
@@ -150,11 +161,15 @@ def cached_next(model: keras.Model):
 
     Only the token at ``index - 1`` goes through the model; its keys and values are
     written into the cache at ``index - 1``, and its logits predict the token at ``index``.
+    The blocks' query/key/value kernels are joined once, here, not at every token: make a
+    new ``cached_next`` after the weights change (``generate`` makes one per call).
     """
+    p = parts(model)
+    kernels = _qkv_kernels(p)
 
     def next(prompt, cache, index):
         token = ops.slice(prompt, (0, index - 1), (ops.shape(prompt)[0], 1))
-        logits, cache = call_with_cache(model, token, cache, index - 1)
+        logits, cache = _call_with_cache(p, kernels, token, cache, index - 1)
         return logits[:, 0, :], None, cache
 
     return next
@@ -237,9 +252,7 @@ def _until_pad(ids) -> list[int]:
 
 def distinct_ratio(token_ids, n: int = 2) -> float:
     """Distinct token n-grams / all n-grams of one generated sequence: low means it repeats itself."""
-    ids = _until_pad(token_ids)
-    grams = [tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else 0.0
+    return distinct_ngram_ratio(tuple(_until_pad(token_ids)), n)
 
 
 def mean_log_prob(model: keras.Model, token_ids) -> float:
@@ -247,9 +260,7 @@ def mean_log_prob(model: keras.Model, token_ids) -> float:
     ids = np.asarray(_until_pad(token_ids), dtype="int32")[None, :]
     if ids.shape[1] < 2:
         return float("nan")
-    logits = ops.convert_to_numpy(model(ids, training=False)).astype("float64")[0, :-1]
-    logits -= logits.max(axis=-1, keepdims=True)
-    log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    log_p = log_softmax(ops.convert_to_numpy(model(ids, training=False)).astype("float64")[0, :-1])
     return float(log_p[np.arange(len(log_p)), ids[0, 1:]].mean())
 
 

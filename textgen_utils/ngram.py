@@ -72,7 +72,7 @@ class CharNGramModel:
 
 
 def distinct_ngram_ratio(text: str, n: int = 4) -> float:
-    """Distinct character n-grams / all n-grams: low means the text repeats itself."""
+    """Distinct n-grams / all n-grams of a text (or any sequence, e.g. token ids): low means it repeats itself."""
     grams = [text[i : i + n] for i in range(len(text) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
 

@@ -62,8 +62,7 @@ class PositionalEmbedding(layers.Layer):
         self.built = True
 
     def call(self, token_ids):
-        positions = ops.arange(ops.shape(token_ids)[-1])
-        return self.token_embeddings(token_ids) + self.position_embeddings(positions)
+        return self.embed_at(token_ids, ops.arange(ops.shape(token_ids)[-1]))
 
     def embed_at(self, token_ids, positions):
         """Embed ``token_ids`` that sit at explicit ``positions`` (same shape): one step of generation."""

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from textgen_utils import sampling
-from textgen_utils.cache import cache_dir, cached_json, fingerprint
+from textgen_utils.cache import cache_path, cached_json, fingerprint
 from textgen_utils.errors import bilingual
 
 PADDING_ID = 0
@@ -75,7 +75,7 @@ def make_vectorizer(texts, vocab_size: int, sequence_length: int, source: Sequen
         built = []
         vocabulary = cached_json("word-vocabulary", key, lambda: built.append(1) or build())
         if progress and not built:
-            where = cache_dir() / f"word-vocabulary-{key}.json"
+            where = cache_path("word-vocabulary", key)
             print(f"어휘 {len(vocabulary):,}개를 캐시에서 불러왔습니다 / loaded the vocabulary "
                   f"({len(vocabulary):,} words) from the cache: {where}")
     layer.set_vocabulary(vocabulary)
@@ -308,7 +308,6 @@ class WordGenerator:
 
     def __call__(self, prompt: str, steps: int, temperature: float = 1.0, seed: int | None = None) -> str:
         """Generate ``steps`` words after the text ``prompt`` and return prompt and words as text."""
-        self._need_vectorizer()
         ids = self.encode(prompt)
         new = self.ids(ids, steps, temperature, seed)[len(ids):]
         return prompt + " " + decode(new, self.vocabulary)
